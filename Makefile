@@ -1,0 +1,64 @@
+# Echoel Live. `make demo` and `make test` do all set-up on a fresh Debian machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+# torch must stay at this exact version: it is the CPU wheel; anything else pulls a CUDA build.
+TORCH_PIN := torch==2.13.0
+
+# Debian packages: Mesa's EGL/GL for headless rendering, glslang for strict shader validation,
+# liblo-tools (oscsend/oscdump) as an independent OSC peer in tests.
+DEB_PACKAGES := libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri glslang-tools liblo-tools
+
+.PHONY: demo test sysdeps venv venv-test bench bench-report clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make demo    set up and run the demo scene (renders out/demo.mp4 headless)"
+	@echo "make test    set up and run the whole test suite"
+	@echo "make bench   run the benchmarks; make bench-report rewrites BENCHMARKS.md"
+
+# Installs missing Debian packages when running as root on Debian; otherwise says what is needed.
+sysdeps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian packages:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+	  echo "warning: missing system packages:$$missing (install them with your package manager)"; \
+	fi
+
+$(VENV)/.stamp-core: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --disable-pip-version-check --upgrade pip
+	$(PIP) install -q --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-core
+	$(PIP) install -q --disable-pip-version-check $(TORCH_PIN)
+	$(PIP) install -q --disable-pip-version-check -e '.[dev,gen]' $(TORCH_PIN)
+	touch $@
+
+venv: $(VENV)/.stamp-core
+venv-test: $(VENV)/.stamp-test
+
+demo: sysdeps venv
+	$(VENV)/bin/echoel demo
+
+test: sysdeps venv-test
+	$(PY) -m pytest -q
+
+bench: sysdeps venv-test
+	for b in benchmarks/[a-z]*.py; do $(PY) $$b || exit 1; done
+	$(PY) benchmarks/report.py
+
+bench-report: venv
+	$(PY) benchmarks/report.py
+
+clean:
+	rm -rf out build *.egg-info .pytest_cache
