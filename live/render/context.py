@@ -48,3 +48,16 @@ def check_gl_error(ctx: moderngl.Context, where: str) -> None:
     err = ctx.error
     if err != "GL_NO_ERROR":
         raise GLError(f"OpenGL error {err} after {where}")
+
+
+def release_framebuffers(ctx: moderngl.Context, *objects) -> None:
+    """Release framebuffers and textures safely.
+
+    Deleting the framebuffer that is bound leaves moderngl rebinding a dead object on the next
+    framebuffer operation (GL_INVALID_OPERATION), so bind framebuffer 0 first when needed.
+    """
+    bound = ctx.fbo
+    if bound is not None and any(obj is bound for obj in objects):
+        ctx.detect_framebuffer(0).use()
+    for obj in objects:
+        obj.release()
