@@ -1,0 +1,324 @@
+"""The one frame loop.
+
+Each `tick()`: read the injected clock, advance the beat clock, put the audio snapshot and musical
+time on the signals bus, run the mappings into layer parameters, render every layer and blend it
+in the compositor, then present the picture over black into the output framebuffer.
+
+Everything here runs on the render thread. Input threads never call into the engine directly; the
+audio analysis hands over an immutable `AudioFrame` through `set_audio_frame`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import moderngl
+import numpy as np
+
+from live.audio.features import FFT_TEXTURE_SIZE, WAVE_TEXTURE_SIZE, AudioFrame
+from live.clock import BeatClock, Clock
+from live.health.registry import PartRegistry
+from live.modulation.mappings import Mapping, MappingSet
+from live.modulation.signals import SignalBus
+from live.render.compositor import Compositor
+from live.render.context import release_framebuffers
+from live.render.isf import IsfShader, ShaderParamError, load_isf
+from live.render.layers import LAYER_CLASSES, FrameInputs, Layer
+from live.render.program import EngineUniforms
+from live.render.shader_source import ShaderSourceError, resolve_shader_path
+from live.scene import IMPLEMENTED_LAYER_KINDS, SceneError, SceneSpec, param_error
+
+log = logging.getLogger(__name__)
+
+#: Layer attributes that every layer has, whatever its shader declares.
+LAYER_ATTRIBUTES = ("opacity", "enabled")
+
+
+@dataclass
+class ActiveScene:
+    """A scene built into GL objects, ready to render."""
+
+    spec: SceneSpec
+    layers: list[Layer]
+    mappings: MappingSet
+    setters: list[tuple[str, Callable[[float], None]]]
+    referenced: frozenset[str]  # layers another layer reads by name: rendered even when hidden
+
+    def release(self) -> None:
+        for layer in self.layers:
+            layer.release()
+
+
+class ShaderLibrary:
+    """Parsed shaders by path, reloaded when the file changes. Render thread."""
+
+    def __init__(self, roots: list[Path] | None = None) -> None:
+        self.roots = roots
+        self._cache: dict[Path, tuple[float, IsfShader]] = {}
+
+    def get(self, name: str) -> IsfShader:
+        path = resolve_shader_path(name, self.roots)
+        mtime = path.stat().st_mtime
+        hit = self._cache.get(path)
+        if hit is not None and hit[0] == mtime:
+            return hit[1]
+        shader = load_isf(path, self.roots)
+        self._cache[path] = (mtime, shader)
+        return shader
+
+
+class Engine:
+    """Renders scenes frame by frame at a fixed output size. Render thread only."""
+
+    def __init__(self, ctx: moderngl.Context, size: tuple[int, int], clock: Clock, *,
+                 parts: PartRegistry | None = None, shader_roots: list[Path] | None = None) -> None:
+        self.ctx = ctx
+        self.size = (int(size[0]), int(size[1]))
+        self.clock = clock
+        self.parts = parts or PartRegistry(time_source=clock.now)
+        self.shaders = ShaderLibrary(shader_roots)
+        self.signals = SignalBus()
+        self.beat = BeatClock()
+        self.audio = AudioFrame.silent()
+        self.uniforms = EngineUniforms()
+        self.scene: ActiveScene | None = None
+        self.frame_index = 0
+        self.dimmer = 1.0
+        self.blackout = False
+        self.freeze = False
+        self._last_time: float | None = None
+        self._failed_layers: set[str] = set()
+        self.compositor = Compositor(ctx, self.size)
+        self._fft_tex = ctx.texture((FFT_TEXTURE_SIZE, 1), 1, dtype="f4")
+        self._wave_tex = ctx.texture((WAVE_TEXTURE_SIZE, 1), 1, dtype="f4")
+        for tex in (self._fft_tex, self._wave_tex):
+            tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            tex.repeat_x = tex.repeat_y = False
+        self.uniforms.audio_fft = self._fft_tex
+        self.uniforms.audio_wave = self._wave_tex
+        self._out_tex = ctx.texture(self.size, 4)
+        self.output_fbo = ctx.framebuffer(color_attachments=[self._out_tex])
+        self.output_fbo.clear(0.0, 0.0, 0.0, 1.0)
+        self.parts.ok("render", f"{self.size[0]}x{self.size[1]}")
+
+    # -- scenes ---------------------------------------------------------------------------------
+    def load_scene(self, spec: SceneSpec) -> None:
+        """Build `spec` and make it the running scene.
+
+        Raises SceneError naming the file and key when the scene cannot be built; the scene that
+        was running keeps running in that case.
+        """
+        built = self.build_scene(spec)
+        old, self.scene = self.scene, built
+        if old is not None:
+            old.release()
+        if self._last_time is None:
+            self.beat = BeatClock(spec.bpm, spec.beats_per_bar, origin=self.clock.now())
+        else:
+            self.beat.beats_per_bar = spec.beats_per_bar
+            if self.beat.source == "scene":
+                self.beat.set_tempo(spec.bpm, self.clock.now(), source="scene")
+        self._failed_layers.clear()
+        self.parts.ok("scene", spec.name)
+
+    def build_scene(self, spec: SceneSpec) -> ActiveScene:
+        """Compile every layer of `spec` (render thread). Nothing running is touched."""
+        layers: list[Layer] = []
+        try:
+            for i, layer_spec in enumerate(spec.layers):
+                layers.append(self._build_layer(spec, i, layer_spec))
+            by_id = {layer.id: layer for layer in layers}
+            mappings = MappingSet(Mapping(m.source, m.target, *m.range) for m in spec.mappings)
+            setters = [(m.target, self._target_setter(spec, i, m.target, by_id))
+                       for i, m in enumerate(spec.mappings)]
+        except BaseException:
+            for layer in layers:
+                layer.release()
+            raise
+        referenced = frozenset(ls.input for ls in spec.layers if ls.input)
+        return ActiveScene(spec, layers, mappings, setters, referenced)
+
+    def _build_layer(self, spec: SceneSpec, index: int, layer_spec) -> Layer:
+        key = f"layers[{index}]"
+        if layer_spec.kind not in IMPLEMENTED_LAYER_KINDS:
+            raise param_error(spec, f"{key}.kind",
+                              f"layer kind '{layer_spec.kind}' is not available in this version; "
+                              f"available: {', '.join(IMPLEMENTED_LAYER_KINDS)}")
+        try:
+            shader = self.shaders.get(layer_spec.source)
+        except (ShaderSourceError, OSError) as exc:
+            raise param_error(spec, f"{key}.source", str(exc)) from exc
+        if layer_spec.kind == "effect" and not any(i.name == "inputImage" for i in shader.inputs):
+            raise param_error(spec, f"{key}.source",
+                              f"an effect layer needs a shader with an image input 'inputImage'; "
+                              f"{shader.path} has none")
+        fx = []
+        for j, fx_spec in enumerate(layer_spec.fx):
+            try:
+                fx_shader = self.shaders.get(fx_spec.shader)
+            except (ShaderSourceError, OSError) as exc:
+                raise param_error(spec, f"{key}.fx[{j}].shader", str(exc)) from exc
+            fx.append((fx_spec, fx_shader))
+        try:
+            layer = LAYER_CLASSES[layer_spec.kind](layer_spec, shader, fx)
+        except ShaderParamError as exc:
+            raise param_error(spec, f"{key}.params", str(exc)) from exc
+        try:
+            layer.setup(self.ctx, self.size)
+        except ShaderSourceError as exc:
+            layer.release()
+            raise param_error(spec, f"{key}.source", str(exc)) from exc
+        return layer
+
+    def _target_setter(self, spec: SceneSpec, index: int, target: str,
+                       layers: dict[str, Layer]) -> Callable[[float], None]:
+        """Resolve a mapping target once at load into a function that applies a value."""
+        key = f"mappings[{index}].target"
+        parts = target.split(".")
+        if parts[0] == "layers" and len(parts) >= 3:
+            layer = layers.get(parts[1])
+            if layer is None:
+                raise param_error(spec, key, f"no layer '{parts[1]}' in this scene")
+            if len(parts) == 3 and parts[2] == "opacity":
+                return lambda v, layer=layer: setattr(layer, "opacity", min(max(v, 0.0), 1.0))
+            if len(parts) == 3 and parts[2] == "enabled":
+                return lambda v, layer=layer: setattr(layer, "enabled", v >= 0.5)
+            if len(parts) == 3:
+                name, fx = parts[2], None
+            elif len(parts) == 5 and parts[2] == "fx":
+                name, fx = parts[4], parts[3]
+                if name == "enabled":
+                    return lambda v, layer=layer, fx=fx: layer.set_fx_enabled(fx, v >= 0.5)
+            else:
+                raise param_error(spec, key, "expected layers.<layer>.<param> or "
+                                             "layers.<layer>.fx.<effect>.<param>")
+            try:
+                layer.check_mappable(name, fx)
+            except (ShaderParamError, KeyError) as exc:
+                raise param_error(spec, key, str(exc).strip("'\"")) from exc
+            return lambda v, layer=layer, name=name, fx=fx: layer.set_mapped(name, v, fx)
+        globals_ = {
+            "master.dimmer": lambda v: setattr(self, "dimmer", min(max(v, 0.0), 1.0)),
+            "master.blackout": lambda v: setattr(self, "blackout", v >= 0.5),
+            "master.freeze": lambda v: setattr(self, "freeze", v >= 0.5),
+            "tempo.bpm": lambda v: self.beat.set_tempo(min(max(v, 20.0), 400.0), self.clock.now(), "mapping"),
+            "tempo.tap": lambda v: self.beat.tap(self.clock.now()) if v >= 0.5 else None,
+        }
+        if target in globals_:
+            return globals_[target]
+        raise param_error(spec, key, f"target '{target}' is not available in this version; available "
+                                     f"now: layers.<layer>.<param>, layers.<layer>.fx.<effect>.<param>, "
+                                     f"{', '.join(globals_)}")
+
+    # -- inputs ---------------------------------------------------------------------------------
+    def set_audio_frame(self, frame: AudioFrame) -> None:
+        """Hand the newest audio analysis snapshot to the next frame."""
+        self.audio = frame
+
+    # -- the frame ------------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Render one frame at the clock's current time into `output_fbo`."""
+        t = self.clock.now()
+        dt = 0.0 if self._last_time is None else max(0.0, t - self._last_time)
+        self._last_time = t
+        beat = self.beat
+        beat.update(t)
+        self._publish_signals(beat)
+        scene = self.scene
+        if scene is not None:
+            values = scene.mappings.evaluate(self.signals)
+            for target, setter in scene.setters:
+                setter(values[target])
+        self._fill_uniforms(t, dt, beat)
+        dimmer = 0.0 if self.blackout else self.dimmer
+        if self.freeze:
+            # The output keeps the last frame; blackout still works while frozen.
+            if self.blackout:
+                self.output_fbo.clear(0.0, 0.0, 0.0, 1.0)
+        elif scene is not None:
+            self._render_layers(scene, dimmer)
+        else:
+            self.output_fbo.clear(0.0, 0.0, 0.0, 1.0)
+        self.signals.end_frame()
+        self.frame_index += 1
+
+    def _publish_signals(self, beat: BeatClock) -> None:
+        signals = self.signals
+        signals.update(self.audio.signals())
+        signals.set("beat.phase", beat.beat_phase)
+        signals.set("bar.phase", beat.bar_phase)
+        signals.set("bar.beat", beat.bar_beat)
+        signals.set("tempo.bpm", beat.bpm)
+        if beat.beat_fired:
+            signals.trigger("audio.beat")
+        else:
+            signals.set("audio.beat", 0.0)
+
+    def _fill_uniforms(self, t: float, dt: float, beat: BeatClock) -> None:
+        u, a = self.uniforms, self.audio
+        u.time, u.timedelta, u.frame_index = t, dt, self.frame_index
+        u.bpm, u.beat, u.beat_phase = beat.bpm, beat.beat, beat.beat_phase
+        u.bar, u.bar_phase = float(beat.bar), beat.bar_phase
+        u.rms, u.bass, u.mid, u.treb, u.onset = a.rms, a.bass, a.mid, a.treb, a.onset
+        u.bands = a.bands
+        u.date = _date_uniform(t)
+        self._fft_tex.write(np.ascontiguousarray(a.fft, dtype=np.float32))
+        self._wave_tex.write(np.ascontiguousarray(a.wave, dtype=np.float32))
+
+    def _render_layers(self, scene: ActiveScene, dimmer: float) -> None:
+        comp = self.compositor
+        comp.begin()
+        named = {layer.id: layer.output for layer in scene.layers}
+        pending = None  # the last visible layer is blended and presented in one pass
+        for layer in scene.layers:
+            visible = layer.enabled and layer.opacity > 0.0
+            if layer.id in self._failed_layers or not (visible or layer.id in scene.referenced):
+                continue
+            if pending is not None:
+                comp.blend(pending.output, pending.blend, pending.opacity)
+                pending = None
+            try:
+                layer.render(FrameInputs(self.uniforms, comp.picture, named))
+            except Exception as exc:  # a failing layer never stops the show
+                self._failed_layers.add(layer.id)
+                self.parts.failed(f"layer.{layer.id}", f"{type(exc).__name__}: {exc}")
+                log.error("layer %s failed and is skipped: %s", layer.id, exc)
+                continue
+            named[layer.id] = layer.output
+            if visible:
+                pending = layer
+        if pending is not None:
+            comp.blend_and_present(pending.output, pending.blend, pending.opacity, self.output_fbo, dimmer)
+        else:
+            comp.present(self.output_fbo, dimmer)
+
+    # -- output ---------------------------------------------------------------------------------
+    def read_rgba(self) -> np.ndarray:
+        """The last presented frame as uint8 (height, width, 4), top row first."""
+        data = self.output_fbo.read(components=4, alignment=1)
+        img = np.frombuffer(data, dtype=np.uint8).reshape(self.size[1], self.size[0], 4)
+        return img[::-1]
+
+    def release(self) -> None:
+        if self.scene is not None:
+            self.scene.release()
+            self.scene = None
+        self.compositor.release()
+        release_framebuffers(self.ctx, self.output_fbo, self._out_tex, self._fft_tex, self._wave_tex)
+
+
+def _date_uniform(t: float) -> tuple[float, float, float, float]:
+    """ISF DATE (year, month, day, seconds in the day) for clock time `t`.
+
+    Clock time is seconds since the show started, not wall time, so renders stay deterministic:
+    the date is a fixed epoch plus t.
+    """
+    epoch = _dt.datetime(2026, 1, 1)
+    d = epoch + _dt.timedelta(seconds=t if math.isfinite(t) else 0.0)
+    return (float(d.year), float(d.month), float(d.day),
+            d.hour * 3600.0 + d.minute * 60.0 + d.second + d.microsecond / 1e6)
