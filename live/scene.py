@@ -41,13 +41,15 @@ render thread between frames, or a loader thread); nothing here touches GL or ke
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 import re
 import tomllib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 BLEND_MODES = (
     "normal", "add", "screen", "multiply", "overlay", "difference", "lighten", "darken",
@@ -312,7 +314,7 @@ class _KeyScanner:
         self._defined: dict[Path_, int] = {}  # explicit tables and key/values -> line
         self._values: set[Path_] = set()  # paths that hold a value (not a table header)
 
-    def run(self) -> "_KeyScanner":
+    def run(self) -> _KeyScanner:
         current: Path_ = ()
         text, n = self.text, len(self.text)
         while self.i < n:
@@ -461,10 +463,8 @@ def key_lines(text: str) -> dict[Path_, int]:
 def _find_duplicate_key(text: str) -> tuple[str, int, int] | None:
     """(key, first line, second line) of the first key defined twice, or None if not found."""
     scanner = _KeyScanner(text)
-    try:
+    with contextlib.suppress(ValueError, IndexError):  # invalid TOML may stop the scan early
         scanner.run()
-    except (ValueError, IndexError):
-        pass
     return scanner.duplicate
 
 
@@ -564,7 +564,8 @@ def source_name_problem(name: str) -> str | None:
         return None if problem is None else f"source '{name}': {problem}"
     hint = did_you_mean(name, EXACT_SOURCES)
     if not hint and head not in ("audio", "beat", "bar", "tempo"):
-        close = difflib.get_close_matches(head, [*families, "audio", "beat", "bar", "tempo"], 1, 0.6)
+        heads = [*families, "audio", "beat", "bar", "tempo"]
+        close = difflib.get_close_matches(head, heads, 1, 0.6)
         if close:  # a slip in the prefix: "mid.cc.1.7" -> "midi.cc.1.7"
             hint = f" (did you mean '{close[0]}.{rest}'?)"
     return (f"unknown source '{name}'{hint}; allowed: {', '.join(_SOURCES_FOR_PEOPLE)}, "
@@ -591,13 +592,16 @@ def _midi_problem(rest: str) -> str | None:
     if not _int_in(parts[1], 1, 16):
         return f"MIDI channel must be 1 to 16, got '{parts[1]}'"
     if kind in ("cc", "note") and not _int_in(parts[2], 0, 127):
-        return f"MIDI {'controller' if kind == 'cc' else 'note'} must be 0 to 127, got '{parts[2]}'"
+        what = "controller" if kind == "cc" else "note"
+        return f"MIDI {what} must be 0 to 127, got '{parts[2]}'"
     return None
 
 
 def _osc_problem(rest: str) -> str | None:
-    if not rest.startswith("/") or len(rest) < 2 or any(c.isspace() or c in "#*,?[]{}" for c in rest):
-        return "expected osc.<address> with an OSC address like '/1/fader1' (no spaces or wildcards)"
+    bad = any(c.isspace() or c in "#*,?[]{}" or not c.isprintable() for c in rest)
+    if not rest.startswith("/") or len(rest) < 2 or bad:
+        return ("expected osc.<address> with an OSC address like '/1/fader1' "
+                "(no spaces or wildcards)")
     return None
 
 
@@ -813,7 +817,7 @@ class _SceneReader:
 
     def param_value(self, value: Any, path: Path_) -> Any:
         allowed = "allowed: a number, true/false, a string, or an array of 1 to 16 numbers"
-        if isinstance(value, bool) or isinstance(value, str):
+        if isinstance(value, (bool, str)):
             return value
         if isinstance(value, (int, float)):
             if not is_finite_number(value):

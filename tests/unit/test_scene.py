@@ -239,7 +239,8 @@ BAD_SOURCES = [
     "", "audio", "audio.bas", "audio.band.16", "audio.onset.clap", "beat", "tempo.phase",
     "midi.cc.0.1", "midi.cc.17.1", "midi.cc.1.128", "midi.cc.01.7", "midi.cc.1", "midi.bend.1.2",
     "midi.note.1.-1", "midi.cc.cc.1.2", "midi", "osc.fader", "osc./", "osc./a b", "osc./a/*",
-    "bio.heart", "bio.breath", "bio.hr.", "lfo.", "lfo.a b", "camera.pose.nose", "camera.pose.nose.w",
+    "bio.heart", "bio.breath", "bio.hr.", "lfo.", "lfo.a b", "camera.pose.nose",
+    "camera.pose.nose.w",
     "camera.pose.wrist.x", "camera.hand.middle.pinch", "camera.face", "camera", "mid.cc.1.7",
     "audio.bass\n",
 ]
