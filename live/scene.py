@@ -895,7 +895,7 @@ class _SceneReader:
         table = self.table(self.data["scene"], path, "a table ([scene])")
         self.check_keys(table, path, SCENE_KEYS)
         name = self.string(table, "name", path, required=True, nonempty=True)
-        if name != name.strip() or any(ord(c) < 32 for c in name):
+        if name != name.strip() or any(ord(c) < 32 or ord(c) == 127 for c in name):
             raise self.error(path + ("name",), "must not start or end with spaces or contain "
                              "control characters")
         description = self.string(table, "description", path, default="")
@@ -941,7 +941,6 @@ class _SceneReader:
     def layer_input(self, table: dict, path: Path_, ident: str, kind: str,
                     below: list[LayerSpec]) -> str | None:
         value = self.string(table, "input", path)
-        earlier = [layer.id for layer in below]
         if value is None:
             if kind == "effect" and not below:
                 raise self.error(path, "an effect layer at the bottom has nothing to process: "
@@ -953,7 +952,8 @@ class _SceneReader:
         if value == ident:
             raise self.error(path + ("input",), "a layer cannot read itself; feedback layers "
                              "already see their previous frame")
-        if value not in earlier:
+        if not any(layer.id == value for layer in below):
+            earlier = [layer.id for layer in below]
             later = " (it is listed later; inputs must come earlier in the file)" if any(
                 t.get("id") == value for t in self.data["layers"]) else did_you_mean(value, earlier)
             allowed = ", ".join(earlier) if earlier else "none (this is the first layer)"
