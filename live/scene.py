@@ -164,7 +164,7 @@ class SceneError(ValueError):
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """Return " (did you mean 'x'?)" for the closest choice, or "" when none is close."""
+    """Return " (did you mean 'x'?)" for the closest choice, or "" when none is close. Any thread."""
     choices = list(choices)
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if not close:  # case slips ("Screen") score lower than they deserve
@@ -174,7 +174,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 
 def describe_value(value: Any) -> str:
-    """Name a TOML value's type for error messages, with a short preview: "a string ('high')"."""
+    """Name a TOML value's type for messages, with a preview: "a string ('high')". Any thread."""
     if isinstance(value, bool):
         return f"a boolean ({'true' if value else 'false'})"
     if isinstance(value, int):
@@ -193,7 +193,7 @@ def describe_value(value: Any) -> str:
 
 
 def is_finite_number(value: Any) -> bool:
-    """True for an int or float (not a bool) that converts to a finite float."""
+    """True for an int or float (not a bool) that converts to a finite float. Any thread."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     try:
@@ -453,7 +453,10 @@ class _KeyScanner:
 
 
 def key_lines(text: str) -> dict[Path_, int]:
-    """Line of each key path in TOML text, e.g. ("layers", 1, "blend") -> 14. Best-effort."""
+    """Line of each key path in TOML text, e.g. ("layers", 1, "blend") -> 14.
+
+    Best-effort (an empty dict if the text cannot be scanned). Any thread.
+    """
     try:
         return _KeyScanner(text).run().lines
     except (ValueError, IndexError):
