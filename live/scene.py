@@ -164,7 +164,7 @@ class SceneError(ValueError):
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """Return " (did you mean 'x'?)" for the closest choice, or "" when none is close. Any thread."""
+    """Return " (did you mean 'x'?)" for the closest choice, or "" if none is close. Any thread."""
     choices = list(choices)
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if not close:  # case slips ("Screen") score lower than they deserve
