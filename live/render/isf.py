@@ -1,0 +1,1198 @@
+"""The ISF 2.0 shader model and its translation to GLSL 330 core.
+
+One loader for our own shaders and third-party ISF files alike (https://docs.isf.video): the
+``/*{...}*/`` JSON header becomes an :class:`IsfShader` (inputs, passes, imported images), and the
+GLSL body becomes complete GLSL 330 core vertex and fragment sources with
+
+- the engine uniforms of ``shaders/common/engine.glsl`` (the uniform contract: ISF built-ins
+  TIME, RENDERSIZE, ... plus audio and beat values), minus any name the shader declares itself;
+- one uniform per INPUT, pass TARGET and IMPORTED image;
+- the ISF helpers of ``shaders/common/isf.glsl`` (IMG_PIXEL, IMG_NORM_PIXEL, IMG_THIS_PIXEL,
+  IMG_THIS_NORM_PIXEL, IMG_SIZE, isf_vertShaderInit);
+- old GLSL rewritten: ``gl_FragColor``/``gl_FragData[0]`` to an ``out vec4``, ``texture2D`` and
+  friends to ``texture``, ``varying``/``attribute`` to ``in``/``out``, any ``#version`` replaced,
+  ``#extension`` lines hoisted to the top, ISF 1.0's ``vv_`` names renamed.
+
+Every generated line keeps its origin (see shader_source.MappedSource) so compiler errors name
+the shader file, include or header line they come from. Pure Python, no GL: any thread.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import math
+import operator
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from live.render.shader_source import (
+    REPO_SHADERS,
+    MappedSource,
+    ShaderSourceError,
+    SplitSource,
+    display_path,
+    expand_includes,
+    read_shader_file,
+    split_header,
+)
+
+ISF_TYPES = ("event", "bool", "long", "float", "point2D", "color", "image", "audio", "audioFFT")
+#: GLSL type of the uniform generated for each ISF input type.
+GLSL_TYPES = {
+    "event": "bool", "bool": "bool", "long": "int", "float": "float", "point2D": "vec2",
+    "color": "vec4", "image": "sampler2D", "audio": "sampler2D", "audioFFT": "sampler2D",
+}
+#: Input types that are textures rather than values.
+IMAGE_TYPES = frozenset({"image", "audio", "audioFFT"})
+
+#: The uniform contract every shader gets (declared once, documented there).
+ENGINE_GLSL = REPO_SHADERS / "common" / "engine.glsl"
+#: The ISF helper functions (IMG_PIXEL and friends, isf_vertShaderInit).
+ISF_GLSL = REPO_SHADERS / "common" / "isf.glsl"
+#: Suffixes of an ISF file's optional companion vertex shader, tried in order.
+VERTEX_SUFFIXES = (".vs", ".vert")
+
+#: Names the translator itself declares; INPUTS and TARGETS may not use them.
+GENERATED_NAMES = frozenset({"isf_FragNormCoord", "isf_FragColor", "isf_Position",
+                             "isf_vertShaderInit"})
+#: Largest pass buffer side a size expression may produce (the common GL texture limit).
+MAX_TARGET_SIZE = 16384
+
+_IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_GLSL_KEYWORDS = frozenset(
+    "attribute const uniform varying layout centroid flat smooth noperspective break continue "
+    "do for while switch case default if else in out inout float int void bool true false "
+    "invariant discard return mat2 mat3 mat4 vec2 vec3 vec4 ivec2 ivec3 ivec4 bvec2 bvec3 "
+    "bvec4 uint uvec2 uvec3 uvec4 lowp mediump highp precision sampler2D sampler3D "
+    "samplerCube struct main texture "
+    # reserved for future use in GLSL 3.30: compilers refuse them as names
+    "common partition active asm class union enum typedef template this packed goto inline "
+    "noinline volatile public static extern external interface long short double half fixed "
+    "unsigned superp input output hvec2 hvec3 hvec4 dvec2 dvec3 dvec4 fvec2 fvec3 fvec4 "
+    "sampler3DRect filter image1D image2D image3D imageCube sizeof cast namespace using".split()
+)
+
+_TOP_KEYS = ("ISFVSN", "VSN", "DESCRIPTION", "CREDIT", "CATEGORIES", "INPUTS", "PASSES",
+             "IMPORTED", "PERSISTENT_BUFFERS")
+_INPUT_KEYS = ("NAME", "TYPE", "DEFAULT", "MIN", "MAX", "IDENTITY", "LABEL", "LABELS", "VALUES")
+_PASS_KEYS = ("TARGET", "PERSISTENT", "FLOAT", "WIDTH", "HEIGHT", "DESCRIPTION")
+
+
+class ShaderParamError(ValueError):
+    """A parameter value does not fit the shader's header (unknown name, wrong type, range).
+
+    Attributes:
+        file: The shader file as shown to the user.
+        param: The parameter name.
+        message: What is wrong and what is allowed.
+    """
+
+    def __init__(self, file: str, param: str | None = None, message: str | None = None) -> None:
+        if param is None and message is None:
+            # One argument: a complete message from a caller that formats its own.
+            file, param, message = "", "", file
+        self.file = file
+        self.param = param or ""
+        self.message = message or ""
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if not self.file and not self.param:
+            return self.message
+        return f"{self.file}: parameter {self.param!r}: {self.message}"
+
+
+class UnknownParamError(ShaderParamError, KeyError):
+    """The shader has no input of that name (also a KeyError, for dict-like lookups)."""
+
+    __str__ = ShaderParamError.__str__
+
+
+class SizeExpressionError(ValueError):
+    """A pass WIDTH/HEIGHT expression is malformed, uses something not allowed, or fails."""
+
+
+# --------------------------------------------------------------------------------------------
+# Model
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IsfInput:
+    """One entry of the header's INPUTS: a uniform the host sets each frame.
+
+    Values are normalised Python values: ``bool`` for event/bool, ``int`` for long, ``float``,
+    tuples of 2 floats for point2D and of 4 floats for color; None where a key is absent.
+    For audio/audioFFT, ``max`` is the number of samples the shader asks for (ISF's meaning).
+
+    Attributes:
+        name: Uniform name (a GLSL identifier).
+        type: One of ISF_TYPES.
+        default: Value used when no parameter is set.
+        min, max: Range limits (per component for point2D and color), or None.
+        values, labels: For ``long`` menus, the allowed values and their display labels.
+        label: Human-readable name for UIs.
+        identity: Neutral value that leaves an effect's input unchanged (our extension key
+            ``IDENTITY``), or None.
+        line: Header line declaring the input, for messages.
+    """
+
+    name: str
+    type: str
+    default: Any = None
+    min: Any = None
+    max: Any = None
+    values: tuple[int, ...] | None = None
+    labels: tuple[str, ...] | None = None
+    label: str | None = None
+    identity: Any = None
+    line: int | None = field(default=None, compare=False)
+
+    @property
+    def glsl_type(self) -> str:
+        """The GLSL type of this input's uniform (``float``, ``vec4``, ``sampler2D``...)."""
+        return GLSL_TYPES[self.type]
+
+    @property
+    def is_image(self) -> bool:
+        """True for image, audio and audioFFT inputs (bound as textures, not set as values)."""
+        return self.type in IMAGE_TYPES
+
+
+@dataclass(frozen=True)
+class IsfPass:
+    """One rendering pass.
+
+    Attributes:
+        target: Name of the buffer this pass renders into (readable as a sampler by later
+            passes and frames), or None to render into the output.
+        persistent: The buffer keeps its content across frames.
+        float: The buffer stores 32-bit floats per channel (else 8-bit normalised).
+        width, height: Size expressions (``"$WIDTH/2"``), or None for the render size.
+    """
+
+    target: str | None = None
+    persistent: bool = False
+    float: bool = False
+    width: str | None = None
+    height: str | None = None
+
+
+@dataclass
+class IsfShader:
+    """A loaded shader: header model plus translated GLSL 330 core, ready to compile.
+
+    Built by :func:`load_isf` (any thread); immutable in practice after that. The renderer
+    (live.render.program.IsfRenderer) compiles ``vertex_source`` and ``fragment_source`` and
+    maps compile errors back through ``vertex_map`` and ``fragment_map``.
+
+    Attributes:
+        path: The shader file.
+        description, credit, categories, isf_version: Header metadata. ``isf_version`` is the
+            header's ISFVSN, "1" for a header without it (the spec's rule), "" without header.
+        inputs: The INPUTS, in header order.
+        passes: At least one pass; the last one without TARGET draws the output.
+        imported: IMPORTED image name -> file.
+        kind: "transition" (startImage, endImage images and progress float), "filter" (an image
+            input named inputImage) or "generator".
+        fragment_source, vertex_source: Complete GLSL 330 core sources.
+        fragment_map, vertex_map: Line maps of those sources.
+        vertex_path: The companion ``.vs`` file, or None when the default vertex shader is used.
+        uses_discard: The fragment code contains ``discard`` (persistent buffers must then be
+            carried over before a pass, since discarded pixels keep the old content).
+        warnings: Non-fatal remarks (probable typos of header keys...), each "file:line: text".
+        pass_lines: Header line of each pass, for size-expression errors.
+        identifiers: Every identifier in the shader's own code (body, includes, .vs; comments
+            left out), see :meth:`uses`.
+    """
+
+    path: Path
+    description: str
+    credit: str
+    categories: list[str]
+    isf_version: str
+    inputs: list[IsfInput]
+    passes: list[IsfPass]
+    imported: dict[str, Path]
+    kind: str
+    fragment_source: str
+    vertex_source: str
+    fragment_map: MappedSource = field(default_factory=MappedSource, repr=False, compare=False)
+    vertex_map: MappedSource = field(default_factory=MappedSource, repr=False, compare=False)
+    vertex_path: Path | None = None
+    uses_discard: bool = False
+    warnings: list[str] = field(default_factory=list)
+    pass_lines: list[int | None] = field(default_factory=list, repr=False, compare=False)
+    identifiers: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
+
+    def uses(self, name: str) -> bool:
+        """Whether the shader's own code mentions identifier ``name`` (``"PREV_FRAME"``).
+
+        The generated sources declare every engine uniform, so searching them says nothing;
+        this looks at what the author wrote (body, includes, .vs), comments excluded.
+        """
+        return name in self.identifiers
+
+    def __post_init__(self) -> None:
+        self._by_name = {inp.name: inp for inp in self.inputs}
+
+    @property
+    def display_name(self) -> str:
+        """The shader file as shown in messages."""
+        return display_path(self.path)
+
+    def input(self, name: str) -> IsfInput:
+        """The input called ``name``.
+
+        Any thread. Raises UnknownParamError (a ShaderParamError and KeyError) with a
+        "did you mean" hint and the list of inputs.
+        """
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise self._unknown(name) from None
+
+    def _unknown(self, name: object) -> UnknownParamError:
+        names = list(self._by_name)
+        close = difflib.get_close_matches(str(name), names, n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+        listing = ", ".join(names) if names else "none"
+        return UnknownParamError(self.display_name, str(name),
+                                 f"no such input; {hint}(inputs: {listing})")
+
+    def defaults(self) -> dict[str, Any]:
+        """Default value of every non-image input, by name (events default to False)."""
+        return {inp.name: inp.default for inp in self.inputs if not inp.is_image}
+
+    def validate_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Check parameter values against the header and return them normalised.
+
+        Accepted per type: event/bool take a bool or a number (>= 0.5 is true, since signals
+        are floats); long takes an integral number or one of its LABELS; float takes a finite
+        number; point2D a sequence of 2 numbers; color 3 or 4 numbers (alpha defaults to 1).
+        Values must lie in MIN..MAX (component-wise) and long values in VALUES when given.
+        Image inputs are textures, bound by the layer, never params.
+
+        Any thread; call it where params enter (scene load, mapping setup), not per frame.
+
+        Returns:
+            A new dict with the same keys and normalised values (bool, int, float, tuples).
+
+        Raises:
+            ShaderParamError: naming the file, the parameter, and the allowed type/range/values
+                (UnknownParamError for an unknown name).
+        """
+        out: dict[str, Any] = {}
+        for name, value in params.items():
+            inp = self._by_name.get(name)
+            if inp is None:
+                raise self._unknown(name)
+            out[name] = _normalise_value(inp, value, self.display_name)
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# Parameter values
+# --------------------------------------------------------------------------------------------
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def _fmt_range(lo: Any, hi: Any) -> str:
+    return f"{lo if lo is not None else '-inf'}..{hi if hi is not None else 'inf'}"
+
+
+def _outside(value: float, lo: float | None, hi: float | None) -> bool:
+    # A little slack so that values computed in float (mapped ranges) are not refused at the
+    # exact limits.
+    span = abs(hi - lo) if lo is not None and hi is not None else 1.0
+    eps = 1e-9 * max(1.0, span)
+    return (lo is not None and value < lo - eps) or (hi is not None and value > hi + eps)
+
+
+def _normalise_value(inp: IsfInput, value: Any, file: str) -> Any:
+    def fail(message: str) -> ShaderParamError:
+        return ShaderParamError(file, inp.name, message)
+
+    kind = inp.type
+    if kind in IMAGE_TYPES:
+        raise fail(f"is an {kind} input (a texture); it is bound by the layer, not set as a value")
+    if kind in ("bool", "event"):
+        if isinstance(value, bool):
+            return value
+        if _is_number(value):
+            return value >= 0.5
+        raise fail(f"is a {kind}; expected true/false or a number, got {value!r} ({_type_name(value)})")
+    if kind == "long":
+        return _normalise_long(inp, value, fail)
+    if kind == "float":
+        if not _is_number(value):
+            raise fail(f"is a float; expected a finite number, got {value!r} ({_type_name(value)})")
+        value = float(value)
+        if _outside(value, inp.min, inp.max):
+            raise fail(f"{value:g} is outside its range {_fmt_range(inp.min, inp.max)}")
+        return value
+    size = 2 if kind == "point2D" else 4
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise fail(f"is a {kind}; expected a list of {size} numbers, got {value!r}")
+    items = list(value)
+    if kind == "color" and len(items) == 3:
+        items.append(1.0)
+    if len(items) != size or not all(_is_number(v) for v in items):
+        want = "3 or 4 numbers (RGB[A], 0..1)" if kind == "color" else "2 numbers [x, y]"
+        raise fail(f"is a {kind}; expected {want}, got {value!r}")
+    result = tuple(float(v) for v in items)
+    for i, component in enumerate(result):
+        lo = inp.min[i] if inp.min is not None else None
+        hi = inp.max[i] if inp.max is not None else None
+        if _outside(component, lo, hi):
+            raise fail(f"component {i} = {component:g} is outside its range {_fmt_range(lo, hi)}")
+    return result
+
+
+def _normalise_long(inp: IsfInput, value: Any, fail: Callable[[str], ShaderParamError]) -> int:
+    if isinstance(value, str) and inp.labels:
+        if value in inp.labels:
+            return inp.values[inp.labels.index(value)]  # type: ignore[index]
+        close = difflib.get_close_matches(value, inp.labels, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise fail(f"no choice labelled {value!r}{hint} (choices: {_choices(inp)})")
+    if not _is_number(value) or float(value) != int(value):
+        raise fail(f"is a long; expected an integer{' or a label' if inp.labels else ''}, "
+                   f"got {value!r} ({_type_name(value)})")
+    number = int(value)
+    if inp.values is not None:
+        if number not in inp.values:
+            raise fail(f"{number} is not one of its values ({_choices(inp)})")
+    elif _outside(number, inp.min, inp.max):
+        raise fail(f"{number} is outside its range {_fmt_range(inp.min, inp.max)}")
+    return number
+
+
+def _choices(inp: IsfInput) -> str:
+    values = inp.values or ()
+    labels = inp.labels or tuple(str(v) for v in values)
+    return ", ".join(f"{v} ({lbl})" if str(v) != lbl else str(v) for v, lbl in zip(values, labels))
+
+
+# --------------------------------------------------------------------------------------------
+# Size expressions
+# --------------------------------------------------------------------------------------------
+
+_VAR_PREFIX = "_isfvar_"
+_DOLLAR_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_MAX_EXPRESSION_LENGTH = 256
+
+_BINARY_OPS: dict[type, Callable[[float, float], float]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_UNARY_OPS: dict[type, Callable[[float], float]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+_FUNCTIONS: dict[str, tuple[int, int, Callable[..., float]]] = {
+    # name: (min args, max args, function)
+    "floor": (1, 1, math.floor), "ceil": (1, 1, math.ceil), "round": (1, 1, round),
+    "trunc": (1, 1, math.trunc), "abs": (1, 1, abs), "sqrt": (1, 1, math.sqrt),
+    "exp": (1, 1, math.exp), "log": (1, 1, math.log), "log2": (1, 1, math.log2),
+    "pow": (2, 2, math.pow), "min": (2, 8, min), "max": (2, 8, max),
+    "clamp": (3, 3, lambda x, lo, hi: min(max(x, lo), hi)),
+}
+_CONSTANTS = {"pi": math.pi, "e": math.e}
+
+
+@dataclass(frozen=True)
+class SizeExpression:
+    """A parsed pass WIDTH/HEIGHT expression; evaluate it many times without re-parsing.
+
+    Attributes:
+        source: The expression as written (``"floor($WIDTH*$scale)"``).
+        variables: Names it uses, without ``$`` (``{"WIDTH", "scale"}``).
+    """
+
+    source: str
+    variables: frozenset[str]
+    _function: Callable[[Mapping[str, float]], float] = field(repr=False, compare=False)
+
+    def evaluate(self, width: int, height: int, inputs: Mapping[str, Any]) -> int:
+        """The buffer side in pixels for render size ``width`` x ``height`` and input values.
+
+        The result is rounded down (a value a hair below an integer through float error counts
+        as that integer) and raised to at least 1. Any thread.
+
+        Raises:
+            SizeExpressionError: unknown variable, non-numeric input, division by zero, a
+                non-finite result or one above MAX_TARGET_SIZE.
+        """
+        env: dict[str, float] = {"WIDTH": float(width), "HEIGHT": float(height)}
+        for name in self.variables:
+            if name in env:
+                continue
+            if name not in inputs:
+                known = ", ".join(f"${n}" for n in ["WIDTH", "HEIGHT", *inputs])
+                raise SizeExpressionError(
+                    f"size expression {self.source!r} uses ${name}, which is not defined "
+                    f"(variables: {known})")
+            value = inputs[name]
+            if isinstance(value, bool):
+                env[name] = 1.0 if value else 0.0
+            elif _is_number(value):
+                env[name] = float(value)
+            else:
+                raise SizeExpressionError(
+                    f"size expression {self.source!r} uses ${name} = {value!r}; only number, "
+                    "bool and long inputs can be used in sizes")
+        try:
+            result = float(self._function(env))
+        except ZeroDivisionError:
+            raise SizeExpressionError(f"division by zero in size expression {self.source!r} "
+                                      f"({_describe_env(env)})") from None
+        except (OverflowError, ValueError) as exc:
+            raise SizeExpressionError(f"size expression {self.source!r} cannot be computed "
+                                      f"({_describe_env(env)}): {exc}") from None
+        if not math.isfinite(result):
+            raise SizeExpressionError(f"size expression {self.source!r} is not finite "
+                                      f"({_describe_env(env)})")
+        size = max(1, math.floor(result + 1e-6))
+        if size > MAX_TARGET_SIZE:
+            raise SizeExpressionError(f"size expression {self.source!r} gives {size} px "
+                                      f"({_describe_env(env)}); the limit is {MAX_TARGET_SIZE}")
+        return size
+
+
+def _describe_env(env: Mapping[str, float]) -> str:
+    return ", ".join(f"${k}={v:g}" for k, v in env.items())
+
+
+@lru_cache(maxsize=1024)
+def parse_size_expression(expr: str) -> SizeExpression:
+    """Parse a WIDTH/HEIGHT expression into a :class:`SizeExpression`.
+
+    Grammar: numbers, ``$WIDTH``, ``$HEIGHT``, ``$<input name>``, ``+ - * / // % **``,
+    parentheses, the constants ``pi`` and ``e`` and the functions floor, ceil, round, trunc,
+    abs, sqrt, exp, log, log2, pow, min, max, clamp. The text is parsed with Python's ``ast``
+    and every node is checked against that whitelist, then turned into closures: nothing is
+    ever passed to ``eval``. Results are cached. Any thread.
+
+    Raises:
+        SizeExpressionError: naming the expression and what is not allowed.
+    """
+    if not isinstance(expr, str):
+        raise SizeExpressionError(f"a size expression must be a string, got {expr!r}")
+    if len(expr) > _MAX_EXPRESSION_LENGTH:
+        raise SizeExpressionError(
+            f"size expression is {len(expr)} characters long; the limit is {_MAX_EXPRESSION_LENGTH}")
+    if "$" in _DOLLAR_RE.sub("", expr):
+        raise SizeExpressionError(f"size expression {expr!r} has a '$' not followed by a name")
+    if _VAR_PREFIX in expr:
+        raise SizeExpressionError(f"size expression {expr!r} uses a reserved name")
+    python_text = _DOLLAR_RE.sub(lambda m: _VAR_PREFIX + m.group(1), expr)
+    try:
+        tree = ast.parse(python_text.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise SizeExpressionError(f"size expression {expr!r} is not a valid arithmetic "
+                                  "expression") from None
+    variables: set[str] = set()
+    function = _compile_node(tree.body, expr, variables)
+    return SizeExpression(expr, frozenset(variables), function)
+
+
+def _compile_node(node: ast.AST, expr: str, variables: set[str]) -> Callable[[Mapping[str, float]], float]:
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        constant = float(node.value)
+        return lambda env: constant
+    if isinstance(node, ast.Name):
+        if node.id.startswith(_VAR_PREFIX):
+            name = node.id[len(_VAR_PREFIX):]
+            variables.add(name)
+            return lambda env: env[name]
+        if node.id in _CONSTANTS:
+            constant = _CONSTANTS[node.id]
+            return lambda env: constant
+        raise SizeExpressionError(
+            f"size expression {expr!r}: unknown name {node.id!r}; variables are written "
+            "$WIDTH, $HEIGHT or $<input name>")
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY_OPS:
+        op = _BINARY_OPS[type(node.op)]
+        left = _compile_node(node.left, expr, variables)
+        right = _compile_node(node.right, expr, variables)
+        return lambda env: op(left(env), right(env))
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY_OPS:
+        unary = _UNARY_OPS[type(node.op)]
+        operand = _compile_node(node.operand, expr, variables)
+        return lambda env: unary(operand(env))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        spec = _FUNCTIONS.get(node.func.id)
+        if spec is None:
+            raise SizeExpressionError(
+                f"size expression {expr!r}: unknown function {node.func.id!r} (allowed: "
+                f"{', '.join(sorted(_FUNCTIONS))})")
+        lo, hi, fn = spec
+        if not lo <= len(node.args) <= hi:
+            raise SizeExpressionError(
+                f"size expression {expr!r}: {node.func.id}() takes {lo if lo == hi else f'{lo}-{hi}'} "
+                f"arguments, got {len(node.args)}")
+        args = [_compile_node(a, expr, variables) for a in node.args]
+        return lambda env: fn(*[a(env) for a in args])
+    raise SizeExpressionError(
+        f"size expression {expr!r}: {type(node).__name__} is not allowed; use numbers, $variables, "
+        "+ - * / // % **, parentheses and the functions " + ", ".join(sorted(_FUNCTIONS)))
+
+
+def evaluate_size_expression(expr: str, width: int, height: int, inputs: Mapping[str, Any]) -> int:
+    """Evaluate a pass WIDTH/HEIGHT expression for a render size and input values.
+
+    ``"$WIDTH/2"``, ``"floor($HEIGHT*0.5)"``, ``"max($WIDTH*$scale, 1)"``; see
+    :func:`parse_size_expression` for the grammar and :meth:`SizeExpression.evaluate` for
+    rounding and limits. Any thread.
+
+    Raises:
+        SizeExpressionError: for a bad expression or a failed evaluation.
+    """
+    return parse_size_expression(expr).evaluate(width, height, inputs)
+
+
+# --------------------------------------------------------------------------------------------
+# Header parsing
+# --------------------------------------------------------------------------------------------
+
+
+class _Header:
+    """Reads the JSON header of one file, raising errors that name the right line."""
+
+    def __init__(self, split: SplitSource, file: str) -> None:
+        self.split = split
+        self.file = file
+        self.data: dict = split.header or {}
+        self.warnings: list[str] = []
+
+    def line_of_key(self, key: str) -> int | None:
+        return self.split.line_of(r'"' + re.escape(key) + r'"\s*:')
+
+    def line_of_value(self, key: str, value: str) -> int | None:
+        return self.split.line_of(r'"' + re.escape(key) + r'"\s*:\s*"' + re.escape(value) + '"')
+
+    def error(self, line: int | None, message: str) -> ShaderSourceError:
+        return ShaderSourceError(self.file, line, message)
+
+    def warn(self, line: int | None, message: str) -> None:
+        where = f"{self.file}:{line}" if line is not None else self.file
+        self.warnings.append(f"{where}: {message}")
+
+    def check_keys(self, mapping: dict, known: Sequence[str], where: str, line: int | None) -> None:
+        # Hosts add their own keys, so unknown keys are allowed; a near miss of a known key is
+        # probably a typo that would silently lose a value, so it is reported as a warning.
+        for key in mapping:
+            if key in known:
+                continue
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+            if close:
+                self.warn(self.line_of_key(key) or line,
+                          f"unknown key {key!r} in {where}; did you mean {close[0]!r}? (ignored)")
+
+
+def _parse_inputs(h: _Header) -> list[IsfInput]:
+    raw = h.data.get("INPUTS", [])
+    if not isinstance(raw, list):
+        raise h.error(h.line_of_key("INPUTS"), "INPUTS must be a list of objects")
+    inputs: list[IsfInput] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise h.error(h.line_of_key("INPUTS"), f"INPUTS[{index}] must be an object, got {item!r}")
+        name = item.get("NAME")
+        if not isinstance(name, str):
+            raise h.error(h.line_of_key("INPUTS"), f"INPUTS[{index}] needs a NAME string")
+        line = h.line_of_value("NAME", name) or h.line_of_key("INPUTS")
+        _check_identifier(h, name, f"input name {name!r}", line)
+        if name in seen:
+            raise h.error(line, f"input {name!r} is declared twice")
+        seen.add(name)
+        h.check_keys(item, _INPUT_KEYS, f"input {name!r}", line)
+        inputs.append(_parse_input(h, item, name, line))
+    return inputs
+
+
+def _check_identifier(h: _Header, name: str, what: str, line: int | None) -> None:
+    if not _IDENTIFIER_RE.match(name):
+        raise h.error(line, f"{what} is not a valid GLSL identifier (letters, digits, _; no "
+                            "leading digit)")
+    if name.startswith("gl_") or name in _GLSL_KEYWORDS or name in GENERATED_NAMES:
+        raise h.error(line, f"{what} is reserved in GLSL or by the ISF translator")
+
+
+def _parse_input(h: _Header, item: dict, name: str, line: int | None) -> IsfInput:
+    kind = item.get("TYPE")
+    if kind not in ISF_TYPES:
+        fixed = next((t for t in ISF_TYPES if isinstance(kind, str) and t.lower() == kind.lower()), None)
+        if fixed is None:
+            raise h.error(line, f"input {name!r} has TYPE {kind!r}; allowed: {', '.join(ISF_TYPES)}")
+        h.warn(line, f"input {name!r}: TYPE {kind!r} read as {fixed!r}")
+        kind = fixed
+    label = item.get("LABEL")
+    if label is not None and not isinstance(label, str):
+        raise h.error(line, f"input {name!r}: LABEL must be a string")
+
+    def bad(key: str, expected: str) -> ShaderSourceError:
+        return h.error(line, f"input {name!r} ({kind}): {key} must be {expected}, got {item[key]!r}")
+
+    if kind in ("image",):
+        return IsfInput(name, kind, label=label, line=line)
+    if kind in ("audio", "audioFFT"):
+        samples = item.get("MAX")
+        if samples is not None and not (_is_number(samples) and samples >= 1 and samples == int(samples)):
+            raise bad("MAX", "a positive whole number of samples")
+        return IsfInput(name, kind, max=None if samples is None else int(samples), label=label, line=line)
+    if kind in ("event", "bool"):
+        default = _read_bool(item, "DEFAULT", bad, False) if kind == "bool" else False
+        identity = _read_bool(item, "IDENTITY", bad, None)
+        return IsfInput(name, kind, default=default, label=label, identity=identity, line=line)
+    if kind == "long":
+        return _parse_long(h, item, name, line, label, bad)
+    if kind == "float":
+        lo = _read_number(item, "MIN", bad)
+        hi = _read_number(item, "MAX", bad)
+        default = _read_number(item, "DEFAULT", bad)
+        identity = _read_number(item, "IDENTITY", bad)
+        if default is None:  # 0, moved into MIN..MAX when that excludes 0
+            default = 0.0
+            default = max(default, lo) if lo is not None else default
+            default = min(default, hi) if hi is not None else default
+        return _checked(h, IsfInput(name, kind, default=default, min=lo, max=hi, label=label,
+                                    identity=identity, line=line))
+    size = 2 if kind == "point2D" else 4
+    lo = _read_vector(item, "MIN", size, bad)
+    hi = _read_vector(item, "MAX", size, bad)
+    default = _read_vector(item, "DEFAULT", size, bad)
+    identity = _read_vector(item, "IDENTITY", size, bad)
+    if default is None:
+        default = (0.0, 0.0) if size == 2 else (0.0, 0.0, 0.0, 1.0)
+        if lo is not None or hi is not None:
+            default = tuple(min(max(d, lo[i] if lo else d), hi[i] if hi else d) for i, d in enumerate(default))
+    return _checked(h, IsfInput(name, kind, default=default, min=lo, max=hi, label=label,
+                                identity=identity, line=line))
+
+
+def _read_bool(item: dict, key: str, bad: Callable, fallback: Any) -> Any:
+    if key not in item:
+        return fallback
+    value = item[key]
+    if isinstance(value, bool):
+        return value
+    if _is_number(value):  # ISF files often write 0/1 or 1.0 for booleans
+        return value != 0
+    raise bad(key, "true/false or 0/1")
+
+
+def _read_number(item: dict, key: str, bad: Callable) -> float | None:
+    if key not in item:
+        return None
+    if not _is_number(item[key]):
+        raise bad(key, "a number")
+    return float(item[key])
+
+
+def _read_vector(item: dict, key: str, size: int, bad: Callable) -> tuple[float, ...] | None:
+    if key not in item:
+        return None
+    value = item[key]
+    ok_sizes = (3, 4) if size == 4 else (2,)
+    if not isinstance(value, list) or len(value) not in ok_sizes or not all(_is_number(v) for v in value):
+        raise bad(key, f"a list of {' or '.join(str(s) for s in ok_sizes)} numbers")
+    values = [float(v) for v in value]
+    if size == 4 and len(values) == 3:
+        values.append(1.0)
+    return tuple(values)
+
+
+def _parse_long(h: _Header, item: dict, name: str, line: int | None, label: str | None,
+                bad: Callable) -> IsfInput:
+    values = item.get("VALUES")
+    labels = item.get("LABELS")
+    if values is not None:
+        if not isinstance(values, list) or not values or not all(
+                _is_number(v) and v == int(v) for v in values):
+            raise bad("VALUES", "a non-empty list of integers")
+        values = tuple(int(v) for v in values)
+    if labels is not None:
+        if not isinstance(labels, list) or not all(isinstance(s, str) for s in labels):
+            raise bad("LABELS", "a list of strings")
+        labels = tuple(labels)
+        if values is None:
+            values = tuple(range(len(labels)))
+        elif len(labels) != len(values):
+            raise h.error(line, f"input {name!r} (long): LABELS has {len(labels)} entries but "
+                                f"VALUES has {len(values)}; they must match one to one")
+    elif values is not None:
+        labels = tuple(str(v) for v in values)
+    lo = _read_whole(item, "MIN", bad)
+    hi = _read_whole(item, "MAX", bad)
+    default = _read_whole(item, "DEFAULT", bad)
+    identity = _read_whole(item, "IDENTITY", bad)
+    if default is None:
+        default = values[0] if values else (lo if lo is not None and lo > 0 else 0)
+    inp = IsfInput(name, "long", default=default, min=lo, max=hi, values=values, labels=labels,
+                   label=label, identity=identity, line=line)
+    return _checked(h, inp)
+
+
+def _read_whole(item: dict, key: str, bad: Callable) -> int | None:
+    if key not in item:
+        return None
+    value = item[key]
+    if not _is_number(value) or value != int(value):
+        raise bad(key, "a whole number")
+    return int(value)
+
+
+def _checked(h: _Header, inp: IsfInput) -> IsfInput:
+    """Check MIN <= MAX and that DEFAULT/IDENTITY are allowed values of the input."""
+    if inp.min is not None and inp.max is not None:
+        pairs = zip(inp.min, inp.max) if isinstance(inp.min, tuple) else [(inp.min, inp.max)]
+        if any(lo > hi for lo, hi in pairs):
+            raise h.error(inp.line, f"input {inp.name!r}: MIN {inp.min} is greater than MAX {inp.max}")
+    for key, value in (("DEFAULT", inp.default), ("IDENTITY", inp.identity)):
+        if value is None:
+            continue
+        try:
+            _normalise_value(inp, value, h.file)
+        except ShaderParamError as exc:
+            raise h.error(inp.line, f"input {inp.name!r}: {key} {exc.message}") from None
+    return inp
+
+
+def _parse_passes(h: _Header, input_names: set[str]) -> tuple[list[IsfPass], list[int | None]]:
+    raw = h.data.get("PASSES")
+    passes_line = h.line_of_key("PASSES")
+    if raw is None or raw == []:
+        return [IsfPass()], [None]
+    if isinstance(raw, dict):  # a single pass written without the list
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise h.error(passes_line, "PASSES must be a list of objects")
+    legacy = _legacy_persistent_buffers(h)
+    passes: list[IsfPass] = []
+    lines: list[int | None] = []
+    first_by_target: dict[str, IsfPass] = {}
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise h.error(passes_line, f"PASSES[{index}] must be an object, got {item!r}")
+        target = item.get("TARGET")
+        line = (h.line_of_value("TARGET", target) if isinstance(target, str) else None) or passes_line
+        h.check_keys(item, _PASS_KEYS, f"PASSES[{index}]", line)
+        if target is not None:
+            if not isinstance(target, str):
+                raise h.error(line, f"PASSES[{index}]: TARGET must be a string, got {target!r}")
+            _check_identifier(h, target, f"pass target {target!r}", line)
+            if target in input_names:
+                raise h.error(line, f"pass target {target!r} has the same name as an input")
+        extra = legacy.get(target, {}) if target else {}
+        persistent = _read_flag(h, item, "PERSISTENT", index, line) or target in legacy
+        is_float = _read_flag(h, item, "FLOAT", index, line) or bool(extra.get("FLOAT", False))
+        sizes = []
+        for key in ("WIDTH", "HEIGHT"):
+            value = item.get(key, extra.get(key))
+            if value is None:
+                sizes.append(None)
+                continue
+            if _is_number(value):
+                value = repr(float(value)) if value != int(value) else str(int(value))
+            if not isinstance(value, str):
+                raise h.error(line, f"PASSES[{index}]: {key} must be an expression string like "
+                                    f"\"$WIDTH/2\", got {value!r}")
+            try:
+                expression = parse_size_expression(value)
+            except SizeExpressionError as exc:
+                raise h.error(line, f"PASSES[{index}] {key}: {exc}") from None
+            unknown = expression.variables - {"WIDTH", "HEIGHT"} - input_names
+            if unknown:
+                raise h.error(line, f"PASSES[{index}] {key} {value!r} uses "
+                                    f"{', '.join('$' + u for u in sorted(unknown))}, which is not "
+                                    f"$WIDTH, $HEIGHT or an input")
+            sizes.append(value)
+        this = IsfPass(target if target else None, bool(persistent), bool(is_float), sizes[0], sizes[1])
+        if this.target is not None and this.target in first_by_target:
+            # Later passes may render into a buffer again; the first pass defines the buffer.
+            first = first_by_target[this.target]
+            explicit = {k for k in ("PERSISTENT", "FLOAT", "WIDTH", "HEIGHT") if k in item}
+            if explicit and (first.persistent, first.float, first.width, first.height) != (
+                    this.persistent, this.float, this.width, this.height):
+                raise h.error(line, f"PASSES[{index}] renders into {target!r} again but with "
+                                    "different PERSISTENT/FLOAT/WIDTH/HEIGHT; the first pass naming "
+                                    "a buffer defines it")
+            this = first
+        elif this.target is not None:
+            first_by_target[this.target] = this
+        passes.append(this)
+        lines.append(line)
+    for name in legacy:
+        if name not in first_by_target:
+            h.warn(h.line_of_key("PERSISTENT_BUFFERS"),
+                   f"persistent buffer {name!r} is never the TARGET of a pass (ignored)")
+    return passes, lines
+
+
+def _read_flag(h: _Header, item: dict, key: str, index: int, line: int | None) -> bool:
+    value = item.get(key, False)
+    if isinstance(value, bool):
+        return value
+    if _is_number(value):
+        return value > 0
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+        return value.lower() in ("true", "1")
+    raise h.error(line, f"PASSES[{index}]: {key} must be true or false, got {value!r}")
+
+
+def _legacy_persistent_buffers(h: _Header) -> dict[str, dict]:
+    """ISF 1.0's top-level PERSISTENT_BUFFERS (a list of names or name -> properties)."""
+    raw = h.data.get("PERSISTENT_BUFFERS")
+    if raw is None:
+        return {}
+    line = h.line_of_key("PERSISTENT_BUFFERS")
+    if isinstance(raw, str):
+        raw = [raw]
+    if isinstance(raw, list) and all(isinstance(n, str) for n in raw):
+        return {n: {} for n in raw}
+    if isinstance(raw, dict) and all(isinstance(v, dict) for v in raw.values()):
+        return {str(k): v for k, v in raw.items()}
+    raise h.error(line, "PERSISTENT_BUFFERS must be a list of names or an object of name -> {...}")
+
+
+def _parse_imported(h: _Header, path: Path, taken: set[str]) -> dict[str, Path]:
+    raw = h.data.get("IMPORTED")
+    if raw is None:
+        return {}
+    line = h.line_of_key("IMPORTED")
+    entries: list[tuple[str, Any]] = []
+    if isinstance(raw, dict):
+        entries = [(str(k), v) for k, v in raw.items()]
+    elif isinstance(raw, list):  # ISF 1.0: [{"NAME": ..., "PATH": ...}]
+        for item in raw:
+            if not isinstance(item, dict) or not isinstance(item.get("NAME"), str):
+                raise h.error(line, "IMPORTED entries of a list need a NAME and a PATH")
+            entries.append((item["NAME"], item))
+    else:
+        raise h.error(line, "IMPORTED must be an object of name -> {\"PATH\": \"file.png\"}")
+    imported: dict[str, Path] = {}
+    for name, spec in entries:
+        entry_line = h.line_of_key(name) or line
+        _check_identifier(h, name, f"imported image name {name!r}", entry_line)
+        if name in taken or name in imported:
+            raise h.error(entry_line, f"imported image {name!r} has the same name as an input or "
+                                      "pass target")
+        file = spec.get("PATH") if isinstance(spec, dict) else None
+        if isinstance(file, list):
+            raise h.error(entry_line, f"imported image {name!r}: cube maps (a PATH list) are not "
+                                      "supported; give one image file")
+        if not isinstance(file, str) or not file:
+            raise h.error(entry_line, f"imported image {name!r} needs a PATH string")
+        resolved = (path.parent / file).resolve()
+        if not resolved.is_file():
+            raise h.error(entry_line, f"imported image {name!r}: file {display_path(resolved)} "
+                                      "does not exist (PATH is relative to the shader file)")
+        imported[name] = resolved
+    return imported
+
+
+def _kind(inputs: Sequence[IsfInput]) -> str:
+    types = {inp.name: inp.type for inp in inputs}
+    if types.get("startImage") == "image" and types.get("endImage") == "image" and \
+            types.get("progress") == "float":
+        return "transition"
+    if types.get("inputImage") == "image":
+        return "filter"
+    return "generator"
+
+
+def _text_list(h: _Header, key: str) -> list[str]:
+    value = h.data.get(key, [])
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise h.error(h.line_of_key(key), f"{key} must be a list of strings")
+    return list(value)
+
+
+def _text(h: _Header, key: str) -> str:
+    value = h.data.get(key, "")
+    if not isinstance(value, str):
+        raise h.error(h.line_of_key(key), f"{key} must be a string, got {value!r}")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# GLSL translation
+# --------------------------------------------------------------------------------------------
+
+_ENGINE_DECL_RE = re.compile(r"^\s*uniform\s+\w+\s+([A-Za-z_]\w*)\s*(?:\[\s*\d+\s*\])?\s*;")
+_VERSION_RE = re.compile(r"^\s*#\s*version\b")
+_EXTENSION_RE = re.compile(r"^\s*#\s*extension\b")
+_DEFINE_RE = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)", re.MULTILINE)
+_OWN_OUTPUT_RE = re.compile(
+    r"(?:^|;|\})\s*(?:layout\s*\([^)]*\)\s*)?out\s+(?:(?:highp|mediump|lowp)\s+)?vec4\s+"
+    r"([A-Za-z_]\w*)", re.MULTILINE)
+_DISCARD_RE = re.compile(r"\bdiscard\b")
+_IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Rewrites of pre-330 GLSL and ISF 1.0 names, applied to every body line (comments included:
+# harmless there).
+_COMMON_REWRITES = [
+    (re.compile(r"\btexture2D(Lod|Proj|ProjLod|Grad)?\s*\("), lambda m: f"texture{m.group(1) or ''}("),
+    (re.compile(r"\btextureCube\s*\("), lambda m: "texture("),
+    (re.compile(r"\bvv_FragNormCoord\b"), lambda m: "isf_FragNormCoord"),
+    (re.compile(r"\bvv_vertShaderInit\b"), lambda m: "isf_vertShaderInit"),
+]
+_FRAGMENT_REWRITES = [
+    (re.compile(r"\bgl_FragColor\b"), lambda m: "isf_FragColor"),
+    (re.compile(r"\bgl_FragData\s*\[\s*0\s*\]"), lambda m: "isf_FragColor"),
+    (re.compile(r"\bvarying\b"), lambda m: "in"),
+]
+_VERTEX_REWRITES = [
+    (re.compile(r"\bvarying\b"), lambda m: "out"),
+    (re.compile(r"\battribute\b"), lambda m: "in"),
+]
+
+
+def strip_comments(code: str) -> str:
+    """``code`` with ``//`` and ``/* */`` comments blanked out, newlines kept. Any thread."""
+    out: list[str] = []
+    i, n = 0, len(code)
+    while i < n:
+        if code.startswith("//", i):
+            end = code.find("\n", i)
+            i = n if end < 0 else end
+        elif code.startswith("/*", i):
+            end = code.find("*/", i + 2)
+            chunk = code[i: n if end < 0 else end + 2]
+            out.append("\n" * chunk.count("\n") or " ")
+            i = n if end < 0 else end + 2
+        else:
+            out.append(code[i])
+            i += 1
+    return "".join(out)
+
+
+def global_declared_names(code: str, candidates: Sequence[str]) -> set[str]:
+    """Which ``candidates`` the GLSL ``code`` declares at global scope or ``#define``s.
+
+    A declaration is ``<type> NAME`` followed by ``;``, ``=``, ``[``, ``,`` or ``(`` outside
+    any braces and parentheses (so function parameters and locals, which may legally shadow a
+    uniform, do not count). Used to leave out engine uniforms a third-party file declares
+    itself. Any thread.
+    """
+    plain = strip_comments(code)
+    defined = set(_DEFINE_RE.findall(plain))
+    top: list[str] = []
+    depth = 0
+    for ch in plain:
+        if ch in "{(":
+            depth += 1
+            top.append(" ")
+        elif ch in "})":
+            depth = max(0, depth - 1)
+            top.append(" ")
+        else:
+            top.append(ch if depth == 0 or ch == "\n" else " ")
+    top_text = "".join(top)
+    found = set()
+    for name in candidates:
+        if name in defined or re.search(r"\b[A-Za-z_]\w*\s+" + re.escape(name) + r"\s*[;=\[,(]", top_text):
+            found.add(name)
+    return found
+
+
+def engine_uniform_names(engine_file: Path = ENGINE_GLSL) -> list[str]:
+    """Names of the uniforms declared in ``shaders/common/engine.glsl``, in file order.
+
+    Any thread; reads the file.
+    """
+    text = read_shader_file(engine_file)
+    return [m.group(1) for m in (_ENGINE_DECL_RE.match(line) for line in text.split("\n")) if m]
+
+
+def _append_file(out: MappedSource, path: Path, skip_names: set[str]) -> None:
+    """Append a common/ file, commenting out uniform declarations of ``skip_names``."""
+    shown = display_path(path)
+    for number, line in enumerate(read_shader_file(path).split("\n"), start=1):
+        match = _ENGINE_DECL_RE.match(line)
+        if match and match.group(1) in skip_names:
+            line = f"// {match.group(1)}: declared by the shader itself"
+        out.append(line, shown, number)
+
+
+@dataclass
+class _Body:
+    """A stage's GLSL body after include expansion and rewriting, with facts about it."""
+
+    source: MappedSource
+    extensions: list[tuple[str, str, int | None]]
+    plain_text: str
+
+
+def _prepare_body(text: str, path: Path, first_line: int, roots: Sequence[Path] | None,
+                  stage: str) -> _Body:
+    expanded = expand_includes(text, path, first_line, roots)
+    rewrites = _COMMON_REWRITES + (_FRAGMENT_REWRITES if stage == "fragment" else _VERTEX_REWRITES)
+    body = MappedSource()
+    extensions: list[tuple[str, str, int | None]] = []
+    for line, origin in zip(expanded.lines, expanded.origins):
+        if _VERSION_RE.match(line):
+            line = ""  # we emit #version 330 core ourselves
+        elif _EXTENSION_RE.match(line):
+            extensions.append((line.strip(), origin.file, origin.line))
+            line = ""
+        else:
+            for pattern, replacement in rewrites:
+                line = pattern.sub(replacement, line)
+        body.append(line, origin.file, origin.line)
+    return _Body(body, extensions, strip_comments("\n".join(body.lines)))
+
+
+def _assemble(stage: str, body: _Body, declarations: list[tuple[str, int | None]],
+              skip_engine: set[str], file: str, own_output: bool) -> MappedSource:
+    out = MappedSource()
+    out.append("#version 330 core", file, None)
+    for text, origin_file, origin_line in body.extensions:
+        out.append(text, origin_file, origin_line)
+    out.append(f"#define ISF_{stage.upper()}_SHADER 1", file, None)
+    out.append("#define ECHOEL_LIVE 1", file, None)
+    _append_file(out, ENGINE_GLSL, skip_engine)
+    if stage == "fragment":
+        out.append("in vec2 isf_FragNormCoord;", file, None)
+        if not own_output:
+            out.append("out vec4 isf_FragColor;", file, None)
+    else:
+        out.append("in vec2 isf_Position;", file, None)
+        out.append("out vec2 isf_FragNormCoord;", file, None)
+    for text, line in declarations:
+        out.append(text, file, line)
+    _append_file(out, ISF_GLSL, set())
+    out.extend(body.source)
+    # moderngl substitutes `#include "name"` anywhere in a source, comments included, and fails
+    # on names it does not know. Real directives are expanded by now; whatever is left is in
+    # comments, so break the pattern there.
+    for index, line in enumerate(out.lines):
+        if "#include" in line:
+            out.replace_line(index, line.replace("#include", "# include"))
+    return out
+
+
+def _default_vertex_body() -> str:
+    return "void main() {\n    isf_vertShaderInit();\n}"
+
+
+def load_isf(path: Path | str, roots: list[Path] | None = None) -> IsfShader:
+    """Load an ISF 2.0 shader (or a plain GLSL fragment shader) and translate it to GLSL 330.
+
+    ``path`` is a file; use shader_source.resolve_shader_path first to turn a name such as
+    ``"warps/tunnel"`` into one. ``roots`` are the ``#include`` search roots (default:
+    shader_source.default_search_roots()). A companion vertex shader with the same stem and
+    suffix ``.vs`` (or ``.vert``) is used when present, as ISF specifies.
+
+    Any thread (file reads only; call it at load time, not inside a frame).
+
+    Raises:
+        ShaderSourceError: naming the file and line for unreadable files, invalid JSON or header
+            values, include errors, or a bad IMPORTED image.
+    """
+    path = Path(path)
+    shown = display_path(path)
+    text = read_shader_file(path)
+    split = split_header(text, shown)
+    h = _Header(split, shown)
+    if split.header is not None:
+        h.check_keys(split.header, _TOP_KEYS, "the header", split.header_line)
+    inputs = _parse_inputs(h)
+    input_names = {inp.name for inp in inputs}
+    passes, pass_lines = _parse_passes(h, input_names)
+    targets = [p.target for p in passes if p.target is not None]
+    imported = _parse_imported(h, path, input_names | set(targets))
+    if split.header is None:
+        isf_version = ""
+    else:
+        raw_version = split.header.get("ISFVSN")
+        isf_version = "1" if raw_version is None else str(raw_version)
+        if isf_version.split(".")[0].isdigit() and int(isf_version.split(".")[0]) > 2:
+            h.warn(h.line_of_key("ISFVSN"), f"written for ISF {isf_version}; only ISF 2.0 "
+                                            "features are supported")
+
+    fragment_body = _prepare_body(split.body, path, split.body_line, roots, "fragment")
+    vertex_path = next((path.with_suffix(s) for s in VERTEX_SUFFIXES
+                        if path.with_suffix(s).is_file()), None)
+    if vertex_path is not None:
+        vertex_text = read_shader_file(vertex_path)
+        vertex_body = _prepare_body(vertex_text, vertex_path, 1, roots, "vertex")
+    else:
+        vertex_body = _Body(MappedSource(), [], "")
+        vertex_body.source.append_lines(_default_vertex_body(), shown, None)
+
+    # Engine uniforms are left out where the shader uses the name for something of its own:
+    # an input, target or imported image, or a global the body declares. The same set is left
+    # out of both stages so a name never has two types across the link.
+    engine_names = engine_uniform_names()
+    own = input_names | set(targets) | set(imported)
+    own |= global_declared_names(fragment_body.plain_text, engine_names)
+    own |= global_declared_names(vertex_body.plain_text, engine_names)
+    skip_engine = own & set(engine_names)
+
+    outputs = {m.group(1) for m in _OWN_OUTPUT_RE.finditer(fragment_body.plain_text)}
+    declarations = _uniform_declarations(h, inputs, passes, pass_lines, imported,
+                                         fragment_body.plain_text + vertex_body.plain_text)
+    fragment_map = _assemble("fragment", fragment_body, declarations, skip_engine, shown,
+                             own_output=bool(outputs))
+    vertex_map = _assemble("vertex", vertex_body, declarations, skip_engine, shown, own_output=False)
+
+    return IsfShader(
+        path=path,
+        description=_text(h, "DESCRIPTION"),
+        credit=_text(h, "CREDIT"),
+        categories=_text_list(h, "CATEGORIES"),
+        isf_version=isf_version,
+        inputs=inputs,
+        passes=passes,
+        imported=imported,
+        kind=_kind(inputs),
+        fragment_source=fragment_map.text(),
+        vertex_source=vertex_map.text(),
+        fragment_map=fragment_map,
+        vertex_map=vertex_map,
+        vertex_path=vertex_path,
+        uses_discard=bool(_DISCARD_RE.search(fragment_body.plain_text)),
+        warnings=h.warnings,
+        pass_lines=pass_lines,
+        identifiers=frozenset(_IDENT_RE.findall(fragment_body.plain_text + "\n" +
+                                                vertex_body.plain_text)),
+    )
+
+
+def _uniform_declarations(h: _Header, inputs: Sequence[IsfInput], passes: Sequence[IsfPass],
+                          pass_lines: Sequence[int | None], imported: Mapping[str, Path],
+                          body_text: str) -> list[tuple[str, int | None]]:
+    """One uniform line per input, target and imported image, each mapped to its header line.
+
+    A uniform the body already declares itself (old ISF files sometimes do) is not declared a
+    second time.
+    """
+    declared_by_body = {m.group(1) for m in re.finditer(
+        r"\buniform\s+(?:(?:highp|mediump|lowp)\s+)?\w+\s+([A-Za-z_]\w*)", body_text)}
+    lines: list[tuple[str, int | None]] = []
+    for inp in inputs:
+        if inp.name not in declared_by_body:
+            lines.append((f"uniform {inp.glsl_type} {inp.name};", inp.line))
+    seen: set[str] = set()
+    for p, line in zip(passes, pass_lines):
+        if p.target is not None and p.target not in seen and p.target not in declared_by_body:
+            seen.add(p.target)
+            lines.append((f"uniform sampler2D {p.target};", line))
+    for name in imported:
+        if name not in declared_by_body:
+            lines.append((f"uniform sampler2D {name};", h.line_of_key(name)))
+    return lines

@@ -1,0 +1,459 @@
+"""The GL side of ISF shaders: :class:`IsfRenderer` compiles one IsfShader and runs its passes.
+
+Everything here runs on the render thread (the only thread that touches GL). Per-frame work is
+kept to a fixed plan built at construction: uniform objects are looked up once, each texture
+unit is assigned once, and a uniform is written only when its value changed since last frame.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import moderngl
+import numpy as np
+
+from live.render.isf import IsfShader, SizeExpressionError, parse_size_expression
+from live.render.shader_source import ShaderSourceError, compile_error, display_path
+
+#: Engine uniform name -> EngineUniforms attribute, for the values of shaders/common/engine.glsl.
+ENGINE_VALUE_FIELDS = {
+    "TIME": "time", "TIMEDELTA": "timedelta", "FRAMEINDEX": "frame_index", "DATE": "date",
+    "BPM": "bpm", "BEAT": "beat", "BEAT_PHASE": "beat_phase", "BAR": "bar",
+    "BAR_PHASE": "bar_phase", "RMS": "rms", "BASS": "bass", "MID": "mid", "TREB": "treb",
+    "ONSET": "onset", "BANDS": "bands",
+}
+#: Engine sampler name -> EngineUniforms attribute.
+ENGINE_TEXTURE_FIELDS = {"AUDIO_FFT": "audio_fft", "AUDIO_WAVE": "audio_wave",
+                         "PREV_FRAME": "prev_frame"}
+#: Engine uniforms set per pass by the renderer itself.
+PER_PASS_UNIFORMS = ("RENDERSIZE", "PASSINDEX")
+#: Number of BANDS the engine provides.
+BAND_COUNT = 16
+
+_QUAD = struct.pack("8f", -1.0, -1.0, 1.0, -1.0, -1.0, 1.0, 1.0, 1.0)
+_UNSET = object()
+
+
+@dataclass
+class EngineUniforms:
+    """The engine's per-frame values for every shader, filled by the engine each frame.
+
+    Created and read on the render thread. Names follow shaders/common/engine.glsl, which
+    documents each value; textures are owned by the engine (the renderer only binds them).
+    """
+
+    time: float = 0.0
+    timedelta: float = 0.0
+    frame_index: int = 0
+    date: tuple[float, float, float, float] = (2026, 1, 1, 0)
+    bpm: float = 120.0
+    beat: float = 0.0
+    beat_phase: float = 0.0
+    bar: float = 0.0
+    bar_phase: float = 0.0
+    rms: float = 0.0
+    bass: float = 0.0
+    mid: float = 0.0
+    treb: float = 0.0
+    onset: float = 0.0
+    bands: tuple[float, ...] = field(default_factory=lambda: (0.0,) * BAND_COUNT)
+    audio_fft: moderngl.Texture | None = None
+    audio_wave: moderngl.Texture | None = None
+    prev_frame: moderngl.Texture | None = None
+
+
+class _Slot:
+    """A uniform plus the last value written, so unchanged values cost no GL call."""
+
+    __slots__ = ("uniform", "last", "array_length")
+
+    def __init__(self, uniform: moderngl.Uniform) -> None:
+        self.uniform = uniform
+        self.last: Any = _UNSET
+        self.array_length = uniform.array_length
+
+    def set(self, value: Any) -> None:
+        if value != self.last:
+            self.uniform.value = value
+            self.last = value
+
+
+class _PassBuffer:
+    """A pass TARGET: two textures used in turn (ping-pong).
+
+    A pass may read its own target (feedback); GL forbids sampling a texture while rendering
+    into it, so each pass renders into the back texture while the sampler shows the front one,
+    then the two swap.
+    """
+
+    def __init__(self, ctx: moderngl.Context, name: str, persistent: bool, is_float: bool) -> None:
+        self.ctx = ctx
+        self.name = name
+        self.persistent = persistent
+        self.dtype = "f4" if is_float else "f1"
+        self.size: tuple[int, int] = (0, 0)
+        self.textures: list[moderngl.Texture] = []
+        self.fbos: list[moderngl.Framebuffer] = []
+        self.front = 0
+
+    def ensure(self, size: tuple[int, int]) -> None:
+        """(Re)create both textures at ``size``, cleared to transparent black, if it changed."""
+        if size == self.size:
+            return
+        self.release()
+        for _ in range(2):
+            texture = self.ctx.texture(size, 4, dtype=self.dtype)
+            texture.repeat_x = texture.repeat_y = False
+            texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            fbo = self.ctx.framebuffer(color_attachments=[texture])
+            fbo.clear(0.0, 0.0, 0.0, 0.0)
+            self.textures.append(texture)
+            self.fbos.append(fbo)
+        self.size = size
+        self.front = 0
+
+    @property
+    def front_texture(self) -> moderngl.Texture:
+        return self.textures[self.front]
+
+    @property
+    def front_fbo(self) -> moderngl.Framebuffer:
+        return self.fbos[self.front]
+
+    @property
+    def back_fbo(self) -> moderngl.Framebuffer:
+        return self.fbos[1 - self.front]
+
+    def swap(self) -> None:
+        self.front = 1 - self.front
+
+    def release(self) -> None:
+        for obj in (*self.fbos, *self.textures):
+            obj.release()
+        self.fbos, self.textures, self.size = [], [], (0, 0)
+
+
+@dataclass
+class _PassPlan:
+    index: int
+    buffer: _PassBuffer | None
+    defines_buffer: bool  # the first pass naming the buffer sizes it
+    width_expr: Any
+    height_expr: Any
+    size_inputs: tuple[str, ...]
+    line: int | None
+    cache_key: Any = None
+    cache_size: tuple[int, int] = (1, 1)
+
+
+class IsfRenderer:
+    """Compiles one ISF shader and renders all its passes into the engine's layer buffer.
+
+    Render thread only. Construction compiles the program, loads IMPORTED images and builds
+    the per-frame plan; :meth:`render` then runs every pass; :meth:`release` frees the GL
+    objects. Pass buffers are RGBA8 (values clamp to 0..1 and quantise to 1/255) or, for
+    FLOAT passes, RGBA32F; they are sampled with linear filtering, clamped at the edges.
+    """
+
+    def __init__(self, ctx: moderngl.Context, shader: IsfShader) -> None:
+        """Compile ``shader`` in ``ctx``.
+
+        Raises:
+            ShaderSourceError: for a compile or link error, mapped to the shader's (or an
+                include's) file and line; or for an IMPORTED image that cannot be decoded.
+        """
+        self.ctx = ctx
+        self.shader = shader
+        self._program = self._compile()
+        self._vbo = ctx.buffer(_QUAD)
+        if isinstance(self._program.get("isf_Position", None), moderngl.Attribute):
+            self._vao = ctx.vertex_array(self._program, [(self._vbo, "2f", "isf_Position")])
+        else:  # a custom .vs that never calls isf_vertShaderInit
+            self._vao = ctx.vertex_array(self._program, [])
+        self._black = ctx.texture((1, 1), 4, bytes(4))
+        self._present: tuple[moderngl.Program, moderngl.VertexArray] | None = None
+        self._imported = {name: _load_image_texture(ctx, path) for name, path in shader.imported.items()}
+        self._build_plan()
+
+    # ---- construction ----
+
+    def _compile(self) -> moderngl.Program:
+        shader = self.shader
+        try:
+            return self.ctx.program(vertex_shader=shader.vertex_source,
+                                    fragment_shader=shader.fragment_source)
+        except moderngl.Error as exc:
+            log = str(exc)
+            if "vertex_shader\n" in log and "fragment_shader\n" not in log:
+                fallback = display_path(shader.vertex_path) if shader.vertex_path else shader.display_name
+                raise compile_error(log, shader.vertex_map, fallback, "vertex") from None
+            stage = "fragment" if "fragment_shader\n" in log else ""
+            raise compile_error(log, shader.fragment_map, shader.display_name, stage) from None
+
+    def _uniform(self, name: str) -> moderngl.Uniform | None:
+        member = self._program.get(name, None)
+        return member if isinstance(member, moderngl.Uniform) else None
+
+    def _build_plan(self) -> None:
+        shader = self.shader
+        input_names = {inp.name for inp in shader.inputs}
+        self._value_slots: list[tuple[_Slot, str, Any]] = []  # (slot, input name, default)
+        for inp in shader.inputs:
+            uniform = self._uniform(inp.name)
+            if uniform is not None and not inp.is_image:
+                self._value_slots.append((_Slot(uniform), inp.name, inp.default))
+        self._engine_slots: list[tuple[_Slot, str]] = []
+        self._bands_slot: _Slot | None = None
+        for name, attr in ENGINE_VALUE_FIELDS.items():
+            uniform = None if name in input_names else self._uniform(name)
+            if uniform is None:
+                continue
+            if name == "BANDS":
+                self._bands_slot = _Slot(uniform)
+            else:
+                self._engine_slots.append((_Slot(uniform), attr))
+        size_u = None if "RENDERSIZE" in input_names else self._uniform("RENDERSIZE")
+        index_u = None if "PASSINDEX" in input_names else self._uniform("PASSINDEX")
+        self._rendersize = _Slot(size_u) if size_u is not None else None
+        self._passindex = _Slot(index_u) if index_u is not None else None
+
+        # Texture units: one per active sampler, assigned once for the program's life.
+        self._buffers: dict[str, _PassBuffer] = {}
+        for p in shader.passes:
+            if p.target is not None and p.target not in self._buffers:
+                self._buffers[p.target] = _PassBuffer(self.ctx, p.target, p.persistent, p.float)
+        self._engine_units: list[tuple[int, str]] = []
+        self._image_units: list[tuple[int, str, str | None]] = []  # unit, name, engine fallback
+        self._buffer_units: dict[str, int] = {}
+        self._static_units: list[tuple[int, moderngl.Texture]] = []
+        unit = 0
+
+        def assign(name: str) -> int | None:
+            nonlocal unit
+            uniform = self._uniform(name)
+            if uniform is None:
+                return None
+            uniform.value = unit
+            unit += 1
+            return unit - 1
+
+        for name, attr in ENGINE_TEXTURE_FIELDS.items():
+            if name not in input_names and name not in self._buffers and name not in self._imported:
+                u = assign(name)
+                if u is not None:
+                    self._engine_units.append((u, attr))
+        for inp in shader.inputs:
+            if inp.is_image:
+                u = assign(inp.name)
+                if u is not None:
+                    fallback = {"audio": "audio_wave", "audioFFT": "audio_fft"}.get(inp.type)
+                    self._image_units.append((u, inp.name, fallback))
+        for name in self._buffers:
+            u = assign(name)
+            if u is not None:
+                self._buffer_units[name] = u
+        for name, texture in self._imported.items():
+            u = assign(name)
+            if u is not None:
+                self._static_units.append((u, texture))
+        max_units = self.ctx.info.get("GL_MAX_TEXTURE_IMAGE_UNITS", 16)
+        if unit > max_units:
+            raise ShaderSourceError(shader.display_name, None,
+                                    f"uses {unit} textures; this GL allows {max_units}")
+
+        defaults = shader.defaults()
+        self._passes: list[_PassPlan] = []
+        defined: set[str] = set()
+        for index, p in enumerate(shader.passes):
+            buffer = self._buffers.get(p.target) if p.target else None
+            exprs = [parse_size_expression(e) if e else None for e in (p.width, p.height)]
+            used = set().union(*(e.variables for e in exprs if e is not None)) - {"WIDTH", "HEIGHT"}
+            defines = buffer is not None and p.target not in defined
+            if buffer is not None:
+                defined.add(p.target)  # type: ignore[arg-type]
+            self._passes.append(_PassPlan(index, buffer, defines, exprs[0], exprs[1],
+                                          tuple(sorted(used)), shader.pass_lines[index]
+                                          if index < len(shader.pass_lines) else None))
+        self._defaults = defaults
+        self._copy_before_pass = shader.uses_discard
+        self._last_target = self._passes[-1].buffer if self._passes else None
+
+    # ---- per frame ----
+
+    def render(self, fbo: moderngl.Framebuffer, size: tuple[int, int], params: Mapping[str, Any],
+               images: Mapping[str, moderngl.Texture], engine: EngineUniforms) -> None:
+        """Run every pass; the last one draws into ``fbo`` with the viewport ``(0, 0, *size)``.
+
+        Render thread, once per frame. Leaves BLEND, DEPTH_TEST and CULL_FACE disabled (passes
+        overwrite their targets; callers set the state they need for their own draws).
+
+        Args:
+            fbo: The engine's layer buffer (RGBA16F), straight alpha.
+            size: Output size in pixels; ``$WIDTH``/``$HEIGHT`` of size expressions.
+            params: Input values by name, already validated (IsfShader.validate_params);
+                missing inputs use their defaults. Events are True for the one frame they fire.
+            images: Textures for image inputs by name; a missing one reads as transparent
+                black. audio/audioFFT inputs not given here get engine.audio_wave/audio_fft.
+            engine: This frame's engine uniforms.
+
+        Raises:
+            ShaderSourceError: when a pass size expression fails for the current inputs
+                (division by zero...), naming the shader and the pass line.
+        """
+        ctx = self.ctx
+        ctx.enable_only(moderngl.NOTHING)
+        for slot, name, default in self._value_slots:
+            slot.set(params.get(name, default))
+        for slot, attr in self._engine_slots:
+            slot.set(getattr(engine, attr))
+        if self._bands_slot is not None:
+            self._set_bands(engine.bands)
+        black = self._black
+        for unit, attr in self._engine_units:
+            (getattr(engine, attr) or black).use(unit)
+        for unit, name, fallback in self._image_units:
+            texture = images.get(name)
+            if texture is None and fallback is not None:
+                texture = getattr(engine, fallback)
+            (texture or black).use(unit)
+        for unit, texture in self._static_units:
+            texture.use(unit)
+
+        width, height = size
+        for plan in self._passes:
+            buffer = plan.buffer
+            if buffer is not None and plan.defines_buffer:
+                buffer.ensure(self._buffer_size(plan, width, height, params))
+            if self._buffer_units:
+                self._bind_buffers()
+            if buffer is not None:
+                if self._copy_before_pass and buffer.persistent:
+                    # Discarded fragments keep the back texture's content, which is two frames
+                    # old; carry the latest content over first.
+                    ctx.copy_framebuffer(buffer.back_fbo, buffer.front_fbo)
+                buffer.back_fbo.use()
+                pass_size = buffer.size
+            else:
+                fbo.viewport = (0, 0, width, height)
+                fbo.use()
+                pass_size = (width, height)
+            if self._passindex is not None:
+                self._passindex.set(plan.index)
+            if self._rendersize is not None:
+                self._rendersize.set(pass_size)
+            self._vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
+            if buffer is not None:
+                buffer.swap()
+        if self._last_target is not None:
+            self._present_to(fbo, width, height, self._last_target.front_texture)
+
+    def _bind_buffers(self) -> None:
+        # The front texture of each buffer changes with every swap, so rebind before a pass.
+        for name, unit in self._buffer_units.items():
+            buffer = self._buffers[name]
+            (buffer.textures[buffer.front] if buffer.textures else self._black).use(unit)
+
+    def _set_bands(self, bands: Any) -> None:
+        slot = self._bands_slot
+        assert slot is not None
+        n = slot.array_length  # the compiler keeps only the elements the shader reads
+        values = tuple(bands[:n])
+        if len(values) < n:
+            values = values + (0.0,) * (n - len(values))
+        slot.set(values if n > 1 else values[0])
+
+    def _buffer_size(self, plan: _PassPlan, width: int, height: int,
+                     params: Mapping[str, Any]) -> tuple[int, int]:
+        if plan.width_expr is None and plan.height_expr is None:
+            return (width, height)
+        values = tuple(params.get(n, self._defaults.get(n)) for n in plan.size_inputs)
+        key = (width, height, values)
+        if key != plan.cache_key:
+            inputs = dict(zip(plan.size_inputs, values))
+            try:
+                w = plan.width_expr.evaluate(width, height, inputs) if plan.width_expr else width
+                h = plan.height_expr.evaluate(width, height, inputs) if plan.height_expr else height
+            except SizeExpressionError as exc:
+                raise ShaderSourceError(self.shader.display_name, plan.line,
+                                        f"PASSES[{plan.index}]: {exc}") from None
+            plan.cache_key, plan.cache_size = key, (w, h)
+        return plan.cache_size
+
+    def _present_to(self, fbo: moderngl.Framebuffer, width: int, height: int,
+                    texture: moderngl.Texture) -> None:
+        """Scale the last pass's buffer into ``fbo`` (when the last pass has a TARGET)."""
+        if self._present is None:
+            program = self.ctx.program(vertex_shader=_PRESENT_VS, fragment_shader=_PRESENT_FS)
+            vao = self.ctx.vertex_array(program, [(self._vbo, "2f", "position")])
+            self._present = (program, vao)
+        fbo.viewport = (0, 0, width, height)
+        fbo.use()
+        texture.use(0)
+        self._present[1].render(moderngl.TRIANGLE_STRIP, vertices=4)
+
+    # ---- introspection and cleanup ----
+
+    def target_texture(self, name: str) -> moderngl.Texture | None:
+        """The latest content of pass buffer ``name`` (None before its first render)."""
+        buffer = self._buffers.get(name)
+        return buffer.front_texture if buffer is not None and buffer.textures else None
+
+    def target_size(self, name: str) -> tuple[int, int] | None:
+        """Current size of pass buffer ``name`` (None before its first render)."""
+        buffer = self._buffers.get(name)
+        return buffer.size if buffer is not None and buffer.textures else None
+
+    def release(self) -> None:
+        """Free every GL object this renderer created. Render thread."""
+        for buffer in self._buffers.values():
+            buffer.release()
+        for texture in self._imported.values():
+            texture.release()
+        if self._present is not None:
+            self._present[1].release()
+            self._present[0].release()
+            self._present = None
+        for obj in (self._vao, self._vbo, self._program, self._black):
+            obj.release()
+
+
+_PRESENT_VS = """#version 330 core
+in vec2 position;
+out vec2 uv;
+void main() {
+    gl_Position = vec4(position, 0.0, 1.0);
+    uv = position * 0.5 + 0.5;
+}
+"""
+_PRESENT_FS = """#version 330 core
+uniform sampler2D source;
+in vec2 uv;
+out vec4 color;
+void main() {
+    color = texture(source, uv);
+}
+"""
+
+
+def _load_image_texture(ctx: moderngl.Context, path: Path) -> moderngl.Texture:
+    """Decode an IMPORTED image file (PNG, JPEG, ... via PyAV) into an RGBA8 texture.
+
+    Render thread (creates a texture); called at construction only. The first image row is
+    the top one, GL's is the bottom one, hence the flip.
+    """
+    import av  # PyAV bundles FFmpeg's image decoders; imported lazily, only ISF files need it
+
+    try:
+        with av.open(str(path)) as container:
+            frame = next(container.decode(video=0))
+            pixels = frame.to_ndarray(format="rgba")
+    except (av.FFmpegError, StopIteration, OSError, ValueError) as exc:
+        raise ShaderSourceError(path, None, f"cannot decode IMPORTED image: {exc}") from None
+    pixels = np.ascontiguousarray(pixels[::-1])
+    height, width = pixels.shape[:2]
+    texture = ctx.texture((width, height), 4, pixels.tobytes())
+    texture.repeat_x = texture.repeat_y = False
+    return texture

@@ -1,0 +1,47 @@
+// ISF 2.0 helper functions, put by the ISF translator into every shader after the engine
+// uniforms and the shader's INPUT uniforms.
+//
+// Images (image/audio/audioFFT inputs, pass targets, imported images) are plain sampler2D
+// textures with the GL origin: (0, 0) is the bottom-left pixel's corner.
+// The translator defines ISF_FRAGMENT_SHADER or ISF_VERTEX_SHADER for the stage being built.
+#ifndef ECHOEL_ISF_GLSL
+#define ECHOEL_ISF_GLSL
+
+// Size of an image in pixels.
+vec2 IMG_SIZE(sampler2D image) {
+    return vec2(textureSize(image, 0));
+}
+
+// Colour at normalised coordinates (0..1 across the image).
+vec4 IMG_NORM_PIXEL(sampler2D image, vec2 normCoord) {
+    return texture(image, normCoord);
+}
+
+// Colour at pixel coordinates (pixel centres at .5, like gl_FragCoord).
+vec4 IMG_PIXEL(sampler2D image, vec2 pixelCoord) {
+    return texture(image, pixelCoord / vec2(textureSize(image, 0)));
+}
+
+#ifdef ISF_FRAGMENT_SHADER
+// The image's pixel under this fragment, by pixel position: IMG_PIXEL(image, gl_FragCoord.xy).
+// Same as IMG_THIS_NORM_PIXEL when the image has the render size.
+vec4 IMG_THIS_PIXEL(sampler2D image) {
+    return IMG_PIXEL(image, gl_FragCoord.xy);
+}
+
+// The image's colour at this fragment's normalised position (stretches other sizes to fit).
+vec4 IMG_THIS_NORM_PIXEL(sampler2D image) {
+    return texture(image, isf_FragNormCoord);
+}
+#endif
+
+#ifdef ISF_VERTEX_SHADER
+// Sets gl_Position and isf_FragNormCoord for the full-screen quad. A custom .vs calls this
+// first in main(), as ISF specifies.
+void isf_vertShaderInit(void) {
+    gl_Position = vec4(isf_Position, 0.0, 1.0);
+    isf_FragNormCoord = isf_Position * 0.5 + 0.5;
+}
+#endif
+
+#endif
