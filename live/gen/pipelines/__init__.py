@@ -1,0 +1,1 @@
+"""One module per model family (diffusers' single-file pipeline idea); today: `wan`."""
