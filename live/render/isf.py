@@ -543,9 +543,18 @@ def _compile_node(node: ast.AST, expr: str, variables: set[str]) -> Callable[[Ma
                 f"arguments, got {len(node.args)}")
         args = [_compile_node(a, expr, variables) for a in node.args]
         return lambda env: fn(*[a(env) for a in args])
+    what = _NODE_DESCRIPTIONS.get(type(node), type(node).__name__)
     raise SizeExpressionError(
-        f"size expression {expr!r}: {type(node).__name__} is not allowed; use numbers, $variables, "
+        f"size expression {expr!r}: {what} is not allowed; use numbers, $variables, "
         "+ - * / // % **, parentheses and the functions " + ", ".join(sorted(_FUNCTIONS)))
+
+
+_NODE_DESCRIPTIONS: dict[type, str] = {
+    ast.Attribute: "attribute access (.)", ast.Call: "calling anything but the listed functions",
+    ast.Subscript: "indexing ([])", ast.Lambda: "lambda", ast.List: "a list", ast.Tuple: "a tuple",
+    ast.Compare: "a comparison", ast.IfExp: "a conditional", ast.BoolOp: "and/or",
+    ast.Starred: "unpacking (*)", ast.Constant: "a constant other than a number",
+}
 
 
 def evaluate_size_expression(expr: str, width: int, height: int, inputs: Mapping[str, Any]) -> int:
@@ -994,8 +1003,9 @@ def global_declared_names(code: str, candidates: Sequence[str]) -> set[str]:
     depth = 0
     for ch in plain:
         if ch in "{(":
+            # Keep the opening bracket itself at top level: "name(" marks a function.
+            top.append(ch if depth == 0 else " ")
             depth += 1
-            top.append(" ")
         elif ch in "})":
             depth = max(0, depth - 1)
             top.append(" ")

@@ -271,8 +271,8 @@ def split_header(text: str, file: str = "<string>") -> SplitSource:
     other comments may precede it (the ISF rule, relaxed to allow a licence comment first). A
     file without one is plain GLSL. Any thread.
 
-    Raises ShaderSourceError with the file line for an unclosed header, invalid JSON, or a JSON
-    value that is not an object.
+    Raises ShaderSourceError with the file line for an unclosed header or invalid JSON (text
+    after the object included).
     """
     pos = 0
     n = len(text)
@@ -310,10 +310,7 @@ def _parse_header(text: str, content: str, end: int, header_line: int, file: str
         raise ShaderSourceError(
             file, line, f"invalid JSON in the shader header: {exc.msg} (column {exc.colno})"
         ) from None
-    if not isinstance(header, dict):
-        raise ShaderSourceError(
-            file, header_line, f"the shader header must be a JSON object {{...}}, not {type(header).__name__}"
-        )
+    # `content` starts with "{", so a successful parse is always a JSON object.
     body_start = end + 2
     body_line = text.count("\n", 0, body_start) + 1
     return SplitSource(header, content, header_line, text[body_start:], body_line)
