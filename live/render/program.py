@@ -15,6 +15,7 @@ from typing import Any, Mapping
 import moderngl
 import numpy as np
 
+from live.render.context import release_framebuffers
 from live.render.isf import IsfShader, SizeExpressionError, parse_size_expression
 from live.render.shader_source import ShaderSourceError, compile_error, display_path
 
@@ -131,8 +132,7 @@ class _PassBuffer:
         self.front = 1 - self.front
 
     def release(self) -> None:
-        for obj in (*self.fbos, *self.textures):
-            obj.release()
+        release_framebuffers(self.ctx, *self.fbos, *self.textures)
         self.fbos, self.textures, self.size = [], [], (0, 0)
 
 
