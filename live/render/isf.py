@@ -123,7 +123,7 @@ class SizeExpressionError(ValueError):
 
 @dataclass(frozen=True)
 class IsfInput:
-    """One entry of the header's INPUTS: a uniform the host sets each frame.
+    """One entry of the header's INPUTS: a uniform the host sets each frame. Immutable; any thread.
 
     Values are normalised Python values: ``bool`` for event/bool, ``int`` for long, ``float``,
     tuples of 2 floats for point2D and of 4 floats for color; None where a key is absent.
@@ -165,7 +165,7 @@ class IsfInput:
 
 @dataclass(frozen=True)
 class IsfPass:
-    """One rendering pass.
+    """One rendering pass of the header's PASSES. Immutable; any thread.
 
     Attributes:
         target: Name of the buffer this pass renders into (readable as a sampler by later
@@ -233,7 +233,7 @@ class IsfShader:
         """Whether the shader's own code mentions identifier ``name`` (``"PREV_FRAME"``).
 
         The generated sources declare every engine uniform, so searching them says nothing;
-        this looks at what the author wrote (body, includes, .vs), comments excluded.
+        this looks at what the author wrote (body, includes, .vs), comments excluded. Any thread.
         """
         return name in self.identifiers
 
@@ -265,7 +265,7 @@ class IsfShader:
                                  f"no such input; {hint}(inputs: {listing})")
 
     def defaults(self) -> dict[str, Any]:
-        """Default value of every non-image input, by name (events default to False)."""
+        """Default value of every non-image input, by name (events default to False). Any thread."""
         return {inp.name: inp.default for inp in self.inputs if not inp.is_image}
 
     def validate_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -382,7 +382,8 @@ def _normalise_long(inp: IsfInput, value: Any, fail: Callable[[str], ShaderParam
 def _choices(inp: IsfInput) -> str:
     values = inp.values or ()
     labels = inp.labels or tuple(str(v) for v in values)
-    return ", ".join(f"{v} ({lbl})" if str(v) != lbl else str(v) for v, lbl in zip(values, labels))
+    pairs = zip(values, labels, strict=True)
+    return ", ".join(f"{v} ({lbl})" if str(v) != lbl else str(v) for v, lbl in pairs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -686,7 +687,8 @@ def _parse_input(h: _Header, item: dict, name: str, line: int | None) -> IsfInpu
     if default is None:
         default = (0.0, 0.0) if size == 2 else (0.0, 0.0, 0.0, 1.0)
         if lo is not None or hi is not None:
-            default = tuple(min(max(d, lo[i] if lo else d), hi[i] if hi else d) for i, d in enumerate(default))
+            default = tuple(min(max(d, lo[i] if lo else d), hi[i] if hi else d)
+                            for i, d in enumerate(default))
     return _checked(h, IsfInput(name, kind, default=default, min=lo, max=hi, label=label,
                                 identity=identity, line=line))
 
@@ -766,7 +768,7 @@ def _read_whole(item: dict, key: str, bad: Callable) -> int | None:
 def _checked(h: _Header, inp: IsfInput) -> IsfInput:
     """Check MIN <= MAX and that DEFAULT/IDENTITY are allowed values of the input."""
     if inp.min is not None and inp.max is not None:
-        pairs = zip(inp.min, inp.max) if isinstance(inp.min, tuple) else [(inp.min, inp.max)]
+        pairs = zip(inp.min, inp.max, strict=True) if isinstance(inp.min, tuple) else [(inp.min, inp.max)]
         if any(lo > hi for lo, hi in pairs):
             raise h.error(inp.line, f"input {inp.name!r}: MIN {inp.min} is greater than MAX {inp.max}")
     for key, value in (("DEFAULT", inp.default), ("IDENTITY", inp.identity)):
@@ -1053,7 +1055,7 @@ def _prepare_body(text: str, path: Path, first_line: int, roots: Sequence[Path] 
     rewrites = _COMMON_REWRITES + (_FRAGMENT_REWRITES if stage == "fragment" else _VERTEX_REWRITES)
     body = MappedSource()
     extensions: list[tuple[str, str, int | None]] = []
-    for line, origin in zip(expanded.lines, expanded.origins):
+    for line, origin in zip(expanded.lines, expanded.origins, strict=True):
         if _VERSION_RE.match(line):
             line = ""  # we emit #version 330 core ourselves
         elif _EXTENSION_RE.match(line):
@@ -1198,7 +1200,7 @@ def _uniform_declarations(h: _Header, inputs: Sequence[IsfInput], passes: Sequen
         if inp.name not in declared_by_body:
             lines.append((f"uniform {inp.glsl_type} {inp.name};", inp.line))
     seen: set[str] = set()
-    for p, line in zip(passes, pass_lines):
+    for p, line in zip(passes, pass_lines, strict=True):
         if p.target is not None and p.target not in seen and p.target not in declared_by_body:
             seen.add(p.target)
             lines.append((f"uniform sampler2D {p.target};", line))

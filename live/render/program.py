@@ -372,7 +372,7 @@ class IsfRenderer:
         values = tuple(params.get(n, self._defaults.get(n)) for n in plan.size_inputs)
         key = (width, height, values)
         if key != plan.cache_key:
-            inputs = dict(zip(plan.size_inputs, values))
+            inputs = dict(zip(plan.size_inputs, values, strict=True))
             try:
                 w = plan.width_expr.evaluate(width, height, inputs) if plan.width_expr else width
                 h = plan.height_expr.evaluate(width, height, inputs) if plan.height_expr else height
@@ -397,12 +397,12 @@ class IsfRenderer:
     # ---- introspection and cleanup ----
 
     def target_texture(self, name: str) -> moderngl.Texture | None:
-        """The latest content of pass buffer ``name`` (None before its first render)."""
+        """The latest content of pass buffer ``name`` (None before its first render). Render thread."""
         buffer = self._buffers.get(name)
         return buffer.front_texture if buffer is not None and buffer.textures else None
 
     def target_size(self, name: str) -> tuple[int, int] | None:
-        """Current size of pass buffer ``name`` (None before its first render)."""
+        """Current size of pass buffer ``name`` (None before its first render). Render thread."""
         buffer = self._buffers.get(name)
         return buffer.size if buffer is not None and buffer.textures else None
 

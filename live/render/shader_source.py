@@ -149,7 +149,7 @@ def read_shader_file(path: Path, included_from: tuple[str, int] | None = None) -
         data = path.read_bytes()
     except OSError as exc:
         file, line = included_from if included_from else (display_path(path), None)
-        raise ShaderSourceError(file, line, f"cannot read {display_path(path)}: {exc.strerror}")
+        raise ShaderSourceError(file, line, f"cannot read {display_path(path)}: {exc.strerror}") from None
     if b"\x00" in data:
         raise ShaderSourceError(path, None, "contains a NUL byte; a shader must be a text file")
     try:

@@ -50,7 +50,8 @@ def float_texture(ctx: moderngl.Context, pixels: np.ndarray) -> moderngl.Texture
     """A float texture from [row, column, channels] with row 0 at the bottom."""
     height, width = pixels.shape[:2]
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
-    return ctx.texture((width, height), channels, np.ascontiguousarray(pixels, np.float32).tobytes(), dtype="f4")
+    data = np.ascontiguousarray(pixels, np.float32).tobytes()
+    return ctx.texture((width, height), channels, data, dtype="f4")
 
 
 def render(ctx, path, size, frames=1, params=None, images=None, engine=None, dtype="f4"):
@@ -235,7 +236,8 @@ def test_custom_vertex_shader_output_reaches_the_fragment_shader(ctx):
     np.testing.assert_allclose(out[0, :, 2], 0.25, atol=1e-6)
 
 
-@pytest.mark.parametrize("hue,rgb", [(0.0, (1, 0, 0)), (1 / 3, (0, 1, 0)), (2 / 3, (0, 0, 1)), (1 / 6, (1, 1, 0))])
+@pytest.mark.parametrize("hue,rgb", [(0.0, (1, 0, 0)), (1 / 3, (0, 1, 0)), (2 / 3, (0, 0, 1)),
+                                     (1 / 6, (1, 1, 0))])
 def test_common_helpers(ctx, hue, rgb):
     out = render(ctx, FIXTURES / "common_helpers.fs", (16, 8), params={"hue": hue},
                  engine=EngineUniforms(time=1.25))

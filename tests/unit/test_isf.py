@@ -31,7 +31,10 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "shaders"
 BROKEN_FIXTURES = {"broken_include.fs", "broken_body.fs", "cycle.fs", "imported.fs"}
 
 
-def write_shader(tmp_path: Path, header: dict | str | None, body: str = "void main() { gl_FragColor = vec4(1.0); }\n",
+DEFAULT_BODY = "void main() { gl_FragColor = vec4(1.0); }\n"
+
+
+def write_shader(tmp_path: Path, header: dict | str | None, body: str = DEFAULT_BODY,
                  name: str = "x.fs") -> Path:
     """Write a shader with a header (dict -> JSON, pretty, one key per line) and body."""
     path = tmp_path / name
@@ -61,7 +64,8 @@ def test_every_input_type_is_parsed():
     assert by["mode"].values == (0, 2, 5) and by["mode"].labels == ("Off", "Twice", "Five")
     assert by["mode"].default == 2
     assert (by["steps"].min, by["steps"].max, by["steps"].default) == (1, 8, 4)
-    assert (by["speed"].default, by["speed"].min, by["speed"].max, by["speed"].identity) == (0.5, 0.0, 2.0, 1.0)
+    speed = by["speed"]
+    assert (speed.default, speed.min, speed.max, speed.identity) == (0.5, 0.0, 2.0, 1.0)
     assert by["center"].default == (0.5, 0.25) and by["center"].max == (1.0, 1.0)
     assert by["tint"].default == (1.0, 0.5, 0.25, 1.0)  # RGB gets alpha 1
     assert by["wave"].max == 256 and by["spectrum"].max is None
@@ -100,12 +104,16 @@ def test_header_without_isfvsn_is_version_1(tmp_path):
 
 
 @pytest.mark.parametrize("entry,needle", [
-    ({"NAME": "a", "TYPE": "vec3"}, "TYPE 'vec3'; allowed: event, bool, long, float, point2D, color, image, audio, audioFFT"),
+    ({"NAME": "a", "TYPE": "vec3"},
+     "TYPE 'vec3'; allowed: event, bool, long, float, point2D, color, image, audio, audioFFT"),
     ({"NAME": "a", "TYPE": "float", "DEFAULT": "big"}, "DEFAULT must be a number, got 'big'"),
     ({"NAME": "a", "TYPE": "float", "MIN": 1, "MAX": 0}, "MIN 1.0 is greater than MAX 0.0"),
-    ({"NAME": "a", "TYPE": "float", "MIN": 0, "MAX": 1, "DEFAULT": 2}, "DEFAULT 2 is outside its range 0.0..1.0"),
-    ({"NAME": "a", "TYPE": "long", "VALUES": [1, 2], "LABELS": ["one"]}, "LABELS has 1 entries but VALUES has 2"),
-    ({"NAME": "a", "TYPE": "long", "VALUES": [1, 2], "DEFAULT": 3}, "DEFAULT 3 is not one of its values (1, 2)"),
+    ({"NAME": "a", "TYPE": "float", "MIN": 0, "MAX": 1, "DEFAULT": 2},
+     "DEFAULT 2 is outside its range 0.0..1.0"),
+    ({"NAME": "a", "TYPE": "long", "VALUES": [1, 2], "LABELS": ["one"]},
+     "LABELS has 1 entries but VALUES has 2"),
+    ({"NAME": "a", "TYPE": "long", "VALUES": [1, 2], "DEFAULT": 3},
+     "DEFAULT 3 is not one of its values (1, 2)"),
     ({"NAME": "a", "TYPE": "long", "VALUES": [1.5]}, "VALUES must be a non-empty list of integers"),
     ({"NAME": "a", "TYPE": "point2D", "DEFAULT": [1]}, "DEFAULT must be a list of 2 numbers"),
     ({"NAME": "a", "TYPE": "color", "DEFAULT": [1, 0]}, "DEFAULT must be a list of 3 or 4 numbers"),
@@ -157,7 +165,8 @@ def test_passes_and_legacy_persistent_buffers():
 @pytest.mark.parametrize("pass_entry,needle", [
     ({"TARGET": "a", "WIDTH": "$WIDTH/"}, "not a valid arithmetic expression"),
     ({"TARGET": "a", "WIDTH": "$SIZE/2"}, "uses $SIZE, which is not $WIDTH, $HEIGHT or an input"),
-    ({"TARGET": "a", "HEIGHT": "__import__('os').system('true')"}, "calling anything but the listed functions"),
+    ({"TARGET": "a", "HEIGHT": "__import__('os').system('true')"},
+     "calling anything but the listed functions"),
     ({"TARGET": "a", "HEIGHT": "__import__('os')"}, "unknown function '__import__'"),
     ({"TARGET": "a", "PERSISTENT": "maybe"}, "PERSISTENT must be true or false"),
     ({"TARGET": "level"}, "has the same name as an input"),
@@ -173,10 +182,12 @@ def test_bad_passes(tmp_path, pass_entry, needle):
 
 
 def test_a_buffer_rendered_twice_must_agree(tmp_path):
-    ok = write_shader(tmp_path, {"PASSES": [{"TARGET": "b", "FLOAT": True}, {"TARGET": "b"}, {}]}, name="ok.fs")
+    ok = write_shader(tmp_path, {"PASSES": [{"TARGET": "b", "FLOAT": True}, {"TARGET": "b"}, {}]},
+                      name="ok.fs")
     passes = load_isf(ok).passes
     assert passes[0] == passes[1] == IsfPass("b", float=True)
-    bad = write_shader(tmp_path, {"PASSES": [{"TARGET": "b", "FLOAT": True}, {"TARGET": "b", "FLOAT": False}]})
+    bad = write_shader(tmp_path, {"PASSES": [{"TARGET": "b", "FLOAT": True},
+                                             {"TARGET": "b", "FLOAT": False}]})
     with pytest.raises(ShaderSourceError, match="renders into 'b' again"):
         load_isf(bad)
 
@@ -250,7 +261,8 @@ def test_expression_runtime_errors_are_clear():
         evaluate_size_expression("9.0 ** 9 ** 9", 100, 100, {})
     with pytest.raises(SizeExpressionError, match="the limit is 16384"):
         evaluate_size_expression("$WIDTH * 1000", 100, 100, {})
-    with pytest.raises(SizeExpressionError, match=r"\$nope, which is not defined \(variables: \$WIDTH, \$HEIGHT, \$scale\)"):
+    undefined = r"\$nope, which is not defined \(variables: \$WIDTH, \$HEIGHT, \$scale\)"
+    with pytest.raises(SizeExpressionError, match=undefined):
         evaluate_size_expression("$nope", 100, 100, {"scale": 1.0})
     with pytest.raises(SizeExpressionError, match="only number, bool and long inputs"):
         evaluate_size_expression("$WIDTH*$center", 100, 100, {"center": (0.5, 0.5)})
