@@ -172,7 +172,6 @@ class _Published:
     """State handed from the feeding thread to frame(); replaced (not mutated) under the lock."""
 
     time: float = 0.0
-    hops: int = 0
     fast: np.ndarray = field(default_factory=lambda: np.zeros(_N_LEVELS, np.float32))
     att: np.ndarray = field(default_factory=lambda: np.zeros(_N_LEVELS, np.float32))
     peak: float = 0.0
@@ -331,13 +330,19 @@ class FeatureExtractor:
         treated as 0. Runs on the feeding thread (see the class docstring).
 
         Raises:
-            ValueError: `samples` is not one-dimensional (mix down with `to_mono` first).
+            ValueError: `samples` is not one-dimensional (mix down with `to_mono` first) or not
+                floating point.
         """
         x = np.asarray(samples)
         if x.ndim != 1:
             raise ValueError(
                 f"FeatureExtractor.feed expects mono samples shaped (n,), got shape {x.shape}; "
                 "use live.audio.decode.to_mono first"
+            )
+        if not np.issubdtype(x.dtype, np.floating):
+            raise ValueError(
+                f"FeatureExtractor.feed expects float samples in -1..1, got dtype {x.dtype} "
+                "(scale integer PCM first, or decode with live.audio.decode.load_audio)"
             )
         x = x.astype(np.float32, copy=False)
         if x.size and not np.isfinite(x).all():
@@ -552,7 +557,6 @@ class FeatureExtractor:
         """Hand the latest state to frame(): copies made outside the lock, swapped inside it."""
         pub = _Published(
             time=self._hops * self._hop_dt,
-            hops=self._hops,
             fast=_readonly(self._smoothed[0].astype(np.float32)),
             att=_readonly(self._smoothed[1].astype(np.float32)),
             peak=self._peak,
