@@ -133,7 +133,7 @@ def cmd_scenes(args: argparse.Namespace) -> int:
 def cmd_config(args: argparse.Namespace) -> int:
     from live.config import format_config, load_config
 
-    print(format_config(load_config(args.config)))
+    print(format_config(load_config(args.config)), end="")
     return 0
 
 

@@ -29,14 +29,15 @@ from live.render.compositor import Compositor
 from live.render.context import release_framebuffers
 from live.render.isf import IsfShader, ShaderParamError, load_isf
 from live.render.layers import LAYER_CLASSES, FrameInputs, Layer
+from live.render.layers.base import LayerBuildError
 from live.render.program import EngineUniforms
 from live.render.shader_source import ShaderSourceError, resolve_shader_path
-from live.scene import IMPLEMENTED_LAYER_KINDS, SceneError, SceneSpec, param_error
+from live.scene import SceneSpec, param_error
 
 log = logging.getLogger(__name__)
 
-#: Layer attributes that every layer has, whatever its shader declares.
-LAYER_ATTRIBUTES = ("opacity", "enabled")
+#: Seconds for the shaders' ONSET envelope to fall to half.
+ONSET_HALF_LIFE = 0.1
 
 
 @dataclass
@@ -92,6 +93,8 @@ class Engine:
         self.blackout = False
         self.freeze = False
         self._last_time: float | None = None
+        self._scene_start = 0.0
+        self._onset_env = 0.0
         self._failed_layers: set[str] = set()
         self.compositor = Compositor(ctx, self.size)
         self._fft_tex = ctx.texture((FFT_TEXTURE_SIZE, 1), 1, dtype="f4")
@@ -124,6 +127,7 @@ class Engine:
             if self.beat.source == "scene":
                 self.beat.set_tempo(spec.bpm, self.clock.now(), source="scene")
         self._failed_layers.clear()
+        self._scene_start = self.clock.now()
         self.parts.ok("scene", spec.name)
 
     def build_scene(self, spec: SceneSpec) -> ActiveScene:
@@ -145,29 +149,19 @@ class Engine:
 
     def _build_layer(self, spec: SceneSpec, index: int, layer_spec) -> Layer:
         key = f"layers[{index}]"
-        if layer_spec.kind not in IMPLEMENTED_LAYER_KINDS:
+        cls = LAYER_CLASSES.get(layer_spec.kind)
+        if cls is None:
             raise param_error(spec, f"{key}.kind",
                               f"layer kind '{layer_spec.kind}' is not available in this version; "
-                              f"available: {', '.join(IMPLEMENTED_LAYER_KINDS)}")
+                              f"available: {', '.join(LAYER_CLASSES)}")
         try:
-            shader = self.shaders.get(layer_spec.source)
-        except (ShaderSourceError, OSError) as exc:
-            raise param_error(spec, f"{key}.source", str(exc)) from exc
-        if layer_spec.kind == "effect" and not any(i.name == "inputImage" for i in shader.inputs):
+            layer = cls.build(layer_spec, self.shaders)
+        except LayerBuildError as exc:
+            raise param_error(spec, f"{key}.{exc.key}", exc.message) from exc
+        if layer_spec.kind == "effect" and not getattr(layer, "reads_input", True):
             raise param_error(spec, f"{key}.source",
-                              f"an effect layer needs a shader with an image input 'inputImage'; "
-                              f"{shader.path} has none")
-        fx = []
-        for j, fx_spec in enumerate(layer_spec.fx):
-            try:
-                fx_shader = self.shaders.get(fx_spec.shader)
-            except (ShaderSourceError, OSError) as exc:
-                raise param_error(spec, f"{key}.fx[{j}].shader", str(exc)) from exc
-            fx.append((fx_spec, fx_shader))
-        try:
-            layer = LAYER_CLASSES[layer_spec.kind](layer_spec, shader, fx)
-        except ShaderParamError as exc:
-            raise param_error(spec, f"{key}.params", str(exc)) from exc
+                              "an effect layer needs a shader with an image input 'inputImage'; "
+                              f"'{layer_spec.source}' has none (use kind = \"shader\" for a generator)")
         try:
             layer.setup(self.ctx, self.size)
         except ShaderSourceError as exc:
@@ -261,10 +255,12 @@ class Engine:
 
     def _fill_uniforms(self, t: float, dt: float, beat: BeatClock) -> None:
         u, a = self.uniforms, self.audio
-        u.time, u.timedelta, u.frame_index = t, dt, self.frame_index
+        u.time, u.timedelta, u.frame_index = t - self._scene_start, dt, self.frame_index
         u.bpm, u.beat, u.beat_phase = beat.bpm, beat.beat, beat.beat_phase
-        u.bar, u.bar_phase = float(beat.bar), beat.bar_phase
-        u.rms, u.bass, u.mid, u.treb, u.onset = a.rms, a.bass, a.mid, a.treb, a.onset
+        u.bar, u.bar_phase = beat.bar + beat.bar_phase, beat.bar_phase
+        # ONSET for shaders is an envelope: 1.0 on the onset frame, halving every 100 ms after it.
+        self._onset_env = max(a.onset, self._onset_env * 0.5 ** (dt / ONSET_HALF_LIFE))
+        u.rms, u.bass, u.mid, u.treb, u.onset = a.rms, a.bass, a.mid, a.treb, self._onset_env
         u.bands = a.bands
         u.date = _date_uniform(t)
         self._fft_tex.write(np.ascontiguousarray(a.fft, dtype=np.float32))
@@ -274,6 +270,7 @@ class Engine:
         comp = self.compositor
         comp.begin()
         named = {layer.id: layer.output for layer in scene.layers}
+        below = lambda: comp.picture  # noqa: E731 - read lazily: only effect layers need it
         pending = None  # the last visible layer is blended and presented in one pass
         for layer in scene.layers:
             visible = layer.enabled and layer.opacity > 0.0
@@ -283,7 +280,7 @@ class Engine:
                 comp.blend(pending.output, pending.blend, pending.opacity)
                 pending = None
             try:
-                layer.render(FrameInputs(self.uniforms, comp.picture, named))
+                layer.render(FrameInputs(self.uniforms, below, named))
             except Exception as exc:  # a failing layer never stops the show
                 self._failed_layers.add(layer.id)
                 self.parts.failed(f"layer.{layer.id}", f"{type(exc).__name__}: {exc}")

@@ -37,64 +37,79 @@ void main() {
 }
 """
 
+# One program per (blend mode, first layer, present) variant, chosen by #defines, so each draw
+# runs only the arithmetic it needs: on llvmpipe a full-screen pass costs about 1 ms at 640x360,
+# and the blend pass is the engine's main overhead over a bare shader loop.
 _BLEND_FRAGMENT = """
-#version 330 core
 in vec2 v_uv;
 out vec4 f_color;
 uniform sampler2D u_backdrop;   // accumulated picture, output size, straight alpha
-uniform sampler2D u_source;     // the layer, any size (sampled with linear filtering)
-uniform int u_mode;
+uniform sampler2D u_source;     // the layer, any size
 uniform float u_opacity;
-uniform bool u_present;   // last layer: write straight to the output, over black, dimmed
 uniform float u_dimmer;
 
-vec3 soft_light(vec3 cb, vec3 cs) {
+vec4 sanitize(vec4 c) {
+    // A broken shader may output NaN or values outside 0..1; never let that poison the picture.
+    return clamp(mix(c, vec4(0.0), isnan(c)), 0.0, 1.0);
+}
+
+#if MODE == 9
+vec3 blend(vec3 cb, vec3 cs) {  // soft light
     vec3 d = mix(sqrt(cb), ((16.0 * cb - 12.0) * cb + 4.0) * cb, step(cb, vec3(0.25)));
     vec3 lo = cb - (1.0 - 2.0 * cs) * cb * (1.0 - cb);
     vec3 hi = cb + (2.0 * cs - 1.0) * (d - cb);
     return mix(hi, lo, step(cs, vec3(0.5)));
 }
-
-vec3 hard_light(vec3 cb, vec3 cs) {
-    vec3 mul = cb * 2.0 * cs;
-    vec3 s2 = 2.0 * cs - 1.0;
-    vec3 scr = cb + s2 - cb * s2;
-    return mix(scr, mul, step(cs, vec3(0.5)));
+#elif MODE == 4
+vec3 blend(vec3 cb, vec3 cs) {  // overlay = hard light with the operands swapped
+    vec3 b2 = 2.0 * cb - 1.0;
+    return mix(cs + b2 - cs * b2, cs * 2.0 * cb, step(cb, vec3(0.5)));
 }
-
+#else
 vec3 blend(vec3 cb, vec3 cs) {
-    if (u_mode == 1) return min(cb + cs, vec3(1.0));            // add
-    if (u_mode == 2) return cb + cs - cb * cs;                   // screen
-    if (u_mode == 3) return cb * cs;                             // multiply
-    if (u_mode == 4) return hard_light(cs, cb);                  // overlay = hard light, swapped
-    if (u_mode == 5) return abs(cb - cs);                        // difference
-    if (u_mode == 6) return max(cb, cs);                         // lighten
-    if (u_mode == 7) return min(cb, cs);                         // darken
-    if (u_mode == 8) return max(cb - cs, vec3(0.0));             // subtract
-    if (u_mode == 9) return soft_light(cb, cs);                  // soft light
-    return cs;                                                   // normal
+#if MODE == 1
+    return min(cb + cs, vec3(1.0));          // add
+#elif MODE == 2
+    return cb + cs - cb * cs;                // screen
+#elif MODE == 3
+    return cb * cs;                          // multiply
+#elif MODE == 5
+    return abs(cb - cs);                     // difference
+#elif MODE == 6
+    return max(cb, cs);                      // lighten
+#elif MODE == 7
+    return min(cb, cs);                      // darken
+#elif MODE == 8
+    return max(cb - cs, vec3(0.0));          // subtract
+#else
+    return cs;                               // normal
+#endif
 }
-
-vec4 sanitize(vec4 c) {
-    // A broken shader may output NaN or values outside 0..1; never let that poison the picture.
-    bvec4 bad = isnan(c);
-    c = vec4(bad.x ? 0.0 : c.x, bad.y ? 0.0 : c.y, bad.z ? 0.0 : c.z, bad.w ? 0.0 : c.w);
-    return clamp(c, 0.0, 1.0);
-}
+#endif
 
 void main() {
-    vec4 b = sanitize(texelFetch(u_backdrop, ivec2(gl_FragCoord.xy), 0));
+#if SAME_SIZE
+    vec4 s = sanitize(texelFetch(u_source, ivec2(gl_FragCoord.xy), 0));
+#else
     vec4 s = sanitize(texture(u_source, v_uv));
+#endif
     float as_ = s.a * clamp(u_opacity, 0.0, 1.0);
+#if FIRST
+    // Onto transparent black every blend mode gives the source itself.
+    vec3 co = as_ * s.rgb;
+    float ao = as_;
+#else
+    vec4 b = texelFetch(u_backdrop, ivec2(gl_FragCoord.xy), 0);
     vec3 cs = (1.0 - b.a) * s.rgb + b.a * blend(b.rgb, s.rgb);
     vec3 co = as_ * cs + (1.0 - as_) * b.a * b.rgb;
     float ao = as_ + b.a * (1.0 - as_);
-    if (u_present) {
-        // co is premultiplied, which is exactly the picture over opaque black.
-        f_color = vec4(co * clamp(u_dimmer, 0.0, 1.0), 1.0);
-    } else {
-        f_color = ao > 0.0 ? vec4(co / ao, ao) : vec4(0.0);
-    }
+#endif
+#if PRESENT
+    // co is premultiplied, which is exactly the picture over opaque black.
+    f_color = vec4(co * clamp(u_dimmer, 0.0, 1.0), 1.0);
+#else
+    f_color = ao > 0.0 ? vec4(co / ao, ao) : vec4(0.0);
+#endif
 }
 """
 
@@ -117,22 +132,16 @@ class Compositor:
 
     def __init__(self, ctx: moderngl.Context, size: tuple[int, int]) -> None:
         self.ctx = ctx
-        self._blend_prog = ctx.program(vertex_shader=FULLSCREEN_VERTEX, fragment_shader=_BLEND_FRAGMENT)
+        self._variants: dict[tuple[int, bool, bool, bool], tuple[moderngl.Program, moderngl.VertexArray]] = {}
         self._present_prog = ctx.program(vertex_shader=FULLSCREEN_VERTEX, fragment_shader=_PRESENT_FRAGMENT)
-        self._blend_vao = ctx.vertex_array(self._blend_prog, [])
         self._present_vao = ctx.vertex_array(self._present_prog, [])
-        self._blend_prog["u_backdrop"].value = 0
-        self._blend_prog["u_source"].value = 1
         self._present_prog["u_picture"].value = 0
-        self._u_mode = self._blend_prog["u_mode"]
-        self._u_opacity = self._blend_prog["u_opacity"]
-        self._u_present = self._blend_prog["u_present"]
-        self._u_blend_dimmer = self._blend_prog["u_dimmer"]
         self._u_dimmer = self._present_prog["u_dimmer"]
         self.size = (0, 0)
         self._textures: list[moderngl.Texture] = []
         self._fbos: list[moderngl.Framebuffer] = []
         self._current = 0
+        self._empty = True
         self.resize(size)
 
     def resize(self, size: tuple[int, int]) -> None:
@@ -148,46 +157,69 @@ class Compositor:
             self._textures.append(tex)
             self._fbos.append(self.ctx.framebuffer(color_attachments=[tex]))
         self._current = 0
+        self._empty = True
+
+    def _variant(self, mode: str, first: bool, present: bool, same_size: bool):
+        key = (BLEND_INDEX[mode], first, present, same_size)
+        hit = self._variants.get(key)
+        if hit is None:
+            defines = (f"#version 330 core\n#define MODE {key[0]}\n#define FIRST {int(first)}\n"
+                       f"#define PRESENT {int(present)}\n#define SAME_SIZE {int(same_size)}\n")
+            prog = self.ctx.program(vertex_shader=FULLSCREEN_VERTEX, fragment_shader=defines + _BLEND_FRAGMENT)
+            for name, unit in (("u_backdrop", 0), ("u_source", 1)):
+                if name in prog:
+                    prog[name].value = unit
+            hit = self._variants[key] = (prog, self.ctx.vertex_array(prog, []))
+        return hit
 
     def begin(self) -> None:
-        """Start a frame: the backdrop becomes transparent black."""
+        """Start a frame: the picture is transparent black until the first layer is blended."""
         self._current = 0
-        self._fbos[0].clear(0.0, 0.0, 0.0, 0.0)
+        self._empty = True
 
     @property
     def picture(self) -> moderngl.Texture:
         """The picture so far (straight alpha, RGBA16F): what an effect layer reads as 'below'."""
+        if self._empty:
+            # Cleared only when somebody reads it: the first blend overwrites every pixel anyway.
+            self._fbos[self._current].clear(0.0, 0.0, 0.0, 0.0)
+            self._empty = False
         return self._textures[self._current]
 
     def blend(self, source: moderngl.Texture, mode: str = "normal", opacity: float = 1.0) -> None:
         """Blend `source` onto the picture with a blend mode from BLEND_MODES."""
         target = 1 - self._current
-        self._draw_blend(self._fbos[target], source, mode, opacity, present=False, dimmer=1.0)
+        self._draw(self._fbos[target], source, mode, opacity, present=False, dimmer=1.0)
         self._current = target
+        self._empty = False
 
     def blend_and_present(self, source: moderngl.Texture, mode: str, opacity: float,
                           fbo: moderngl.Framebuffer, dimmer: float = 1.0) -> None:
         """Blend the last layer and present the result over black into `fbo` in one pass.
 
-        Saves a full-screen pass per frame (about 1 ms at 640x360 on llvmpipe). The picture
-        itself is left without this layer, so call it only for the frame's last layer.
+        Saves a full-screen pass per frame. The picture itself is left without this layer, so
+        call it only for the frame's last layer.
         """
-        self._draw_blend(fbo, source, mode, opacity, present=True, dimmer=dimmer)
+        self._draw(fbo, source, mode, opacity, present=True, dimmer=dimmer)
 
-    def _draw_blend(self, fbo: moderngl.Framebuffer, source: moderngl.Texture, mode: str,
-                    opacity: float, *, present: bool, dimmer: float) -> None:
+    def _draw(self, fbo: moderngl.Framebuffer, source: moderngl.Texture, mode: str,
+              opacity: float, *, present: bool, dimmer: float) -> None:
+        prog, vao = self._variant(mode, self._empty, present, source.size == self.size)
         fbo.use()
         self.ctx.disable(moderngl.BLEND)
-        self._textures[self._current].use(0)
+        if not self._empty:
+            self._textures[self._current].use(0)
         source.use(1)
-        self._u_mode.value = BLEND_INDEX[mode]
-        self._u_opacity.value = float(opacity)
-        self._u_present.value = present
-        self._u_blend_dimmer.value = float(dimmer)
-        self._blend_vao.render(moderngl.TRIANGLES, vertices=3)
+        prog["u_opacity"].value = float(opacity)
+        if present:
+            prog["u_dimmer"].value = float(dimmer)
+        vao.render(moderngl.TRIANGLES, vertices=3)
 
     def present(self, fbo: moderngl.Framebuffer, dimmer: float = 1.0) -> None:
         """Draw the picture over black into `fbo` (the output's size must equal ours)."""
+        if self._empty:
+            fbo.clear(0.0, 0.0, 0.0, 1.0)
+            return
         fbo.use()
         self.ctx.disable(moderngl.BLEND)
         self._textures[self._current].use(0)
@@ -201,5 +233,9 @@ class Compositor:
 
     def release(self) -> None:
         self._release_buffers()
-        for obj in (self._blend_vao, self._present_vao, self._blend_prog, self._present_prog):
-            obj.release()
+        for prog, vao in self._variants.values():
+            vao.release()
+            prog.release()
+        self._variants.clear()
+        self._present_vao.release()
+        self._present_prog.release()
