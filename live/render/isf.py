@@ -1036,7 +1036,7 @@ def _append_file(out: MappedSource, path: Path, skip_names: set[str]) -> None:
     for number, line in enumerate(read_shader_file(path).split("\n"), start=1):
         match = _ENGINE_DECL_RE.match(line)
         if match and match.group(1) in skip_names:
-            line = f"// {match.group(1)}: declared by the shader itself"
+            line = f"// {match.group(1)}: the shader's own name (its declaration, INPUT, TARGET or image)"
         out.append(line, shown, number)
 
 

@@ -31,7 +31,7 @@ uniform float RMS;         // overall loudness
 uniform float BASS;        // 20-250 Hz
 uniform float MID;         // 250-4000 Hz
 uniform float TREB;        // 4-16 kHz
-uniform float ONSET;       // onset strength; 1.0 on the frame of a detected onset, then decays
+uniform float ONSET;       // onset strength, 0..1; high on the frames of a detected onset
 uniform float BANDS[16];   // log-spaced bands 20 Hz-16 kHz, lowest first
 
 // ---- textures ----
