@@ -15,7 +15,7 @@ never the render thread: synthesis takes about a second and allocates the whole 
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -328,12 +328,11 @@ def ensure_demo_track(cache_dir: Path | None = None) -> Path:
             pass  # unreadable (truncated, corrupted): make it again
     sr = 48000
     audio = synthesize_demo_track(sr=sr, seed=0)
-    fd, tmp = tempfile.mkstemp(prefix=".demo-track-", suffix=".flac", dir=directory)
-    os.close(fd)
+    # A private name per writer (not mkstemp: its 0600 mode would stick to the final file).
+    tmp = directory / f".{DEMO_TRACK_NAME}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     try:
-        sf.write(tmp, audio, sr, subtype="PCM_24", format="FLAC")
+        sf.write(str(tmp), audio, sr, subtype="PCM_24", format="FLAC")
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
     return path
