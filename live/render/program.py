@@ -284,7 +284,8 @@ class IsfRenderer:
     # ---- per frame ----
 
     def render(self, fbo: moderngl.Framebuffer, size: tuple[int, int], params: Mapping[str, Any],
-               images: Mapping[str, moderngl.Texture], engine: EngineUniforms) -> None:
+               images: Mapping[str, moderngl.Texture], engine: EngineUniforms, *,
+               over_black: bool = False) -> None:
         """Run every pass; the last one draws into ``fbo`` with the viewport ``(0, 0, *size)``.
 
         Render thread, once per frame. Leaves BLEND, DEPTH_TEST and CULL_FACE disabled (passes
@@ -298,6 +299,9 @@ class IsfRenderer:
             images: Textures for image inputs by name; a missing one reads as transparent
                 black. audio/audioFFT inputs not given here get engine.audio_wave/audio_fft.
             engine: This frame's engine uniforms.
+            over_black: Draw the result source-over onto ``fbo`` (an opaque output cleared to
+                black) instead of writing straight alpha: the engine's one-pass path for a scene
+                whose only visible layer needs no compositing. ``fbo``'s alpha is kept.
 
         Raises:
             ShaderSourceError: when a pass size expression fails for the current inputs
@@ -336,10 +340,14 @@ class IsfRenderer:
                     ctx.copy_framebuffer(buffer.back_fbo, buffer.front_fbo)
                 buffer.back_fbo.use()
                 pass_size = buffer.size
+                if over_black:
+                    ctx.disable(moderngl.BLEND)
             else:
                 fbo.viewport = (0, 0, width, height)
                 fbo.use()
                 pass_size = (width, height)
+                if over_black:
+                    self._enable_over_black()
             if self._passindex is not None:
                 self._passindex.set(plan.index)
             if self._rendersize is not None:
@@ -348,7 +356,18 @@ class IsfRenderer:
             if buffer is not None:
                 buffer.swap()
         if self._last_target is not None:
+            if over_black:
+                self._enable_over_black()
             self._present_to(fbo, width, height, self._last_target.front_texture)
+        if over_black:
+            ctx.disable(moderngl.BLEND)
+
+    def _enable_over_black(self) -> None:
+        ctx = self.ctx
+        ctx.enable(moderngl.BLEND)
+        # Colour: source-over with straight alpha; alpha: keep the opaque destination.
+        ctx.blend_func = (moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA, moderngl.ZERO, moderngl.ONE)
+        ctx.blend_equation = moderngl.FUNC_ADD
 
     def _bind_buffers(self) -> None:
         # The front texture of each buffer changes with every swap, so rebind before a pass.

@@ -80,7 +80,7 @@ def test_broken_scene_file_names_the_file_and_key(tmp_path):
                    'source = "generators/does-not-exist"\n')
     r = echoel("render", str(bad), "--hashes", str(tmp_path / "h.txt"))
     assert r.returncode == 2
-    assert "bad.toml" in r.stderr and "layers[0].source" in r.stderr
+    assert "bad.toml:7" in r.stderr and "layers[0] (id 'a').source" in r.stderr
     assert "Traceback" not in r.stderr
 
 

@@ -122,6 +122,14 @@ class Layer(abc.ABC):
     def release_content(self) -> None:
         """Free the subclass's GL objects."""
 
+    def can_render_direct(self) -> bool:
+        """True when `render_direct` can draw this frame straight onto the output."""
+        return False
+
+    def render_direct(self, inputs: FrameInputs, fbo: moderngl.Framebuffer) -> None:
+        """Draw this frame source-over onto `fbo` (the opaque output, cleared to black)."""
+        raise NotImplementedError
+
     # -- the frame ------------------------------------------------------------------------------
     def setup(self, ctx: moderngl.Context, output_size: tuple[int, int]) -> None:
         """Compile and allocate for `output_size`; may be called again when the output resizes."""

@@ -28,7 +28,7 @@ class ShaderLayer(Layer):
         self.main = main
         shader = main.shader
         # A feedback layer always keeps its previous frame; others only when the shader reads it.
-        self._keeps_previous = spec.kind == "feedback" or "PREV_FRAME" in shader.fragment_source
+        self._keeps_previous = spec.kind == "feedback" or shader.uses("PREV_FRAME")
         self._reads_input = any(i.name == "inputImage" for i in shader.inputs)
         self._own: list[tuple[moderngl.Texture, moderngl.Framebuffer]] = []
         self._current = 0
@@ -68,6 +68,22 @@ class ShaderLayer(Layer):
         finally:
             engine.prev_frame = saved_prev
         return tex
+
+    def can_render_direct(self) -> bool:
+        # The layer's own texture is skipped, so nothing may need it: no previous frame kept,
+        # no effect chain reading it.
+        return not self._keeps_previous and not any(stage.enabled for stage in self.fx)
+
+    def render_direct(self, inputs: FrameInputs, fbo: moderngl.Framebuffer) -> None:
+        images: dict[str, moderngl.Texture] = {}
+        if self._reads_input:
+            source = self.spec.input
+            images["inputImage"] = inputs.named[source] if source else inputs.below
+        saved_prev, inputs.engine.prev_frame = inputs.engine.prev_frame, None
+        try:
+            self.main.render(fbo, self.size, images, inputs.engine, over_black=True)
+        finally:
+            inputs.engine.prev_frame = saved_prev
 
     def release_content(self) -> None:
         if self.ctx is not None:

@@ -35,9 +35,10 @@ class ShaderStage:
             self.renderer = IsfRenderer(ctx, self.shader)
 
     def render(self, fbo: moderngl.Framebuffer, size: tuple[int, int],
-               images: dict[str, moderngl.Texture], engine: EngineUniforms) -> None:
+               images: dict[str, moderngl.Texture], engine: EngineUniforms, *,
+               over_black: bool = False) -> None:
         try:
-            self.renderer.render(fbo, size, self.params, images, engine)
+            self.renderer.render(fbo, size, self.params, images, engine, over_black=over_black)
         finally:
             # An event input is true for exactly one rendered frame.
             for name in self._fired_events:
