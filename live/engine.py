@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -25,11 +25,12 @@ from live.clock import BeatClock, Clock
 from live.health.registry import PartRegistry
 from live.modulation.mappings import Mapping, MappingSet
 from live.modulation.signals import SignalBus
-from live.render.compositor import Compositor
+from live.render.compositor import FULLSCREEN_VERTEX, Compositor
 from live.render.context import release_framebuffers
 from live.render.isf import IsfShader, ShaderParamError, load_isf
 from live.render.layers import LAYER_CLASSES, FrameInputs, Layer
 from live.render.layers.base import LayerBuildError
+from live.render.layers.safe import SafeLayer, safe_scene_spec
 from live.render.program import EngineUniforms
 from live.render.shader_source import ShaderSourceError, resolve_shader_path
 from live.scene import SceneSpec, param_error
@@ -38,6 +39,21 @@ log = logging.getLogger(__name__)
 
 #: Seconds for the shaders' ONSET envelope to fall to half.
 ONSET_HALF_LIFE = 0.1
+
+_MIX_FRAGMENT = """
+#version 330 core
+in vec2 v_uv;
+out vec4 f_color;
+uniform sampler2D u_a;     // outgoing scene, over black
+uniform sampler2D u_b;     // incoming scene, over black
+uniform float u_mix;
+uniform float u_dimmer;
+void main() {
+    ivec2 p = ivec2(gl_FragCoord.xy);
+    vec3 c = mix(texelFetch(u_a, p, 0).rgb, texelFetch(u_b, p, 0).rgb, u_mix);
+    f_color = vec4(c * u_dimmer, 1.0);
+}
+"""
 
 
 @dataclass
@@ -49,10 +65,24 @@ class ActiveScene:
     mappings: MappingSet
     setters: list[tuple[str, Callable[[float], None]]]
     referenced: frozenset[str]  # layers another layer reads by name: rendered even when hidden
+    started: float = 0.0        # clock time it became active (its shaders' TIME counts from here)
+    failed: set[str] = field(default_factory=set)  # layers that raised: skipped from then on
 
     def release(self) -> None:
         for layer in self.layers:
             layer.release()
+
+
+@dataclass
+class _Fade:
+    """A crossfade in progress from `outgoing` to the running scene."""
+
+    outgoing: ActiveScene
+    start: float
+    duration: float
+
+    def progress(self, t: float) -> float:
+        return min(max((t - self.start) / self.duration, 0.0), 1.0)
 
 
 class ShaderLibrary:
@@ -92,11 +122,19 @@ class Engine:
         self.dimmer = 1.0
         self.blackout = False
         self.freeze = False
+        self.panicked = False
+        #: Post-processing of the program picture (e.g. the flash guard): objects with
+        #: `process(src_texture, dst_fbo, dt)`, run in order before the picture reaches the output.
+        self.output_filters: list = []
+        self._fade: _Fade | None = None
         self._last_time: float | None = None
-        self._scene_start = 0.0
         self._onset_env = 0.0
-        self._failed_layers: set[str] = set()
         self.compositor = Compositor(ctx, self.size)
+        self._mix_prog = ctx.program(vertex_shader=FULLSCREEN_VERTEX, fragment_shader=_MIX_FRAGMENT)
+        self._mix_prog["u_a"].value = 0
+        self._mix_prog["u_b"].value = 1
+        self._mix_vao = ctx.vertex_array(self._mix_prog, [])
+        self._scratch: list[tuple[moderngl.Texture, moderngl.Framebuffer]] = []
         self._fft_tex = ctx.texture((FFT_TEXTURE_SIZE, 1), 1, dtype="f4")
         self._wave_tex = ctx.texture((WAVE_TEXTURE_SIZE, 1), 1, dtype="f4")
         for tex in (self._fft_tex, self._wave_tex):
@@ -110,25 +148,52 @@ class Engine:
         self.parts.ok("render", f"{self.size[0]}x{self.size[1]}")
 
     # -- scenes ---------------------------------------------------------------------------------
-    def load_scene(self, spec: SceneSpec) -> None:
-        """Build `spec` and make it the running scene.
+    def load_scene(self, spec: SceneSpec, fade: float = 0.0) -> None:
+        """Build `spec` and make it the running scene (crossfading over `fade` seconds).
 
         Raises SceneError naming the file and key when the scene cannot be built; the scene that
         was running keeps running in that case.
         """
-        built = self.build_scene(spec)
-        old, self.scene = self.scene, built
-        if old is not None:
-            old.release()
+        self.activate(self.prepare_scene(spec), fade=fade)
+
+    def prepare_scene(self, spec: SceneSpec) -> ActiveScene:
+        """Compile `spec` ahead of time (render thread); nothing running is touched.
+
+        Switching to a prepared scene with `activate` then costs no compilation, so a set list can
+        prepare its next entry while the current one plays.
+        """
+        return self.build_scene(spec)
+
+    def activate(self, scene: ActiveScene, fade: float = 0.0) -> None:
+        """Make a prepared scene the running one, crossfading from the current one over `fade` s."""
+        now = self.clock.now()
+        old = self.scene
+        if self._fade is not None:
+            # A new switch during a crossfade: the scene that was fading out goes now.
+            self._fade.outgoing.release()
+            self._fade = None
+        if old is not None and old is not scene:
+            if fade > 0.0:
+                self._fade = _Fade(old, now, float(fade))
+            else:
+                old.release()
+        scene.started = now
+        scene.failed.clear()
+        self.scene = scene
+        self.panicked = scene.spec.name == "safe" and scene.spec.path is None
+        spec = scene.spec
         if self._last_time is None:
-            self.beat = BeatClock(spec.bpm, spec.beats_per_bar, origin=self.clock.now())
+            self.beat = BeatClock(spec.bpm, spec.beats_per_bar, origin=now)
         else:
             self.beat.beats_per_bar = spec.beats_per_bar
             if self.beat.source == "scene":
-                self.beat.set_tempo(spec.bpm, self.clock.now(), source="scene")
-        self._failed_layers.clear()
-        self._scene_start = self.clock.now()
+                self.beat.set_tempo(spec.bpm, now, source="scene")
         self.parts.ok("scene", spec.name)
+
+    def panic(self) -> None:
+        """Cut to the built-in safe scene at once (no fade); it needs nothing but GL."""
+        self.activate(self.build_scene(safe_scene_spec(self.beat.bpm)), fade=0.0)
+        self.parts.degraded("scene", "panic: safe scene")
 
     def build_scene(self, spec: SceneSpec) -> ActiveScene:
         """Compile every layer of `spec` (render thread). Nothing running is touched."""
@@ -149,7 +214,7 @@ class Engine:
 
     def _build_layer(self, spec: SceneSpec, index: int, layer_spec) -> Layer:
         key = f"layers[{index}]"
-        cls = LAYER_CLASSES.get(layer_spec.kind)
+        cls = SafeLayer if layer_spec.kind == "safe" and spec.path is None else LAYER_CLASSES.get(layer_spec.kind)
         if cls is None:
             raise param_error(spec, f"{key}.kind",
                               f"layer kind '{layer_spec.kind}' is not available in this version; "
@@ -223,23 +288,79 @@ class Engine:
         beat = self.beat
         beat.update(t)
         self._publish_signals(beat)
-        scene = self.scene
-        if scene is not None:
-            values = scene.mappings.evaluate(self.signals)
-            for target, setter in scene.setters:
-                setter(values[target])
+        scene, fade = self.scene, self._fade
+        for active in (scene, fade.outgoing if fade else None):
+            if active is not None:
+                values = active.mappings.evaluate(self.signals)
+                for target, setter in active.setters:
+                    setter(values[target])
         self._fill_uniforms(t, dt, beat)
         dimmer = 0.0 if self.blackout else self.dimmer
         if self.freeze:
             # The output keeps the last frame; blackout still works while frozen.
             if self.blackout:
                 self.output_fbo.clear(0.0, 0.0, 0.0, 1.0)
-        elif scene is not None:
-            self._render_layers(scene, dimmer)
+        elif self.output_filters:
+            program_tex, program_fbo = self._scratch_target(0)
+            self._render_program(t, scene, fade, dimmer, program_fbo)
+            self._run_filters(program_tex, dt)
         else:
-            self.output_fbo.clear(0.0, 0.0, 0.0, 1.0)
+            self._render_program(t, scene, fade, dimmer, self.output_fbo)
+        if fade is not None and fade.progress(t) >= 1.0:
+            fade.outgoing.release()
+            self._fade = None
         self.signals.end_frame()
         self.frame_index += 1
+
+    def _render_program(self, t: float, scene: ActiveScene | None, fade: _Fade | None,
+                        dimmer: float, target: moderngl.Framebuffer) -> None:
+        """The program picture (over black, dimmed) into `target`."""
+        if scene is None:
+            target.clear(0.0, 0.0, 0.0, 1.0)
+            return
+        if fade is None:
+            self._render_scene(scene, t, dimmer, target)
+            return
+        a_tex, a_fbo = self._scratch_target(1)
+        b_tex, b_fbo = self._scratch_target(2)
+        self._render_scene(fade.outgoing, t, 1.0, a_fbo)
+        self._render_scene(scene, t, 1.0, b_fbo)
+        target.use()
+        self.ctx.disable(moderngl.BLEND)
+        a_tex.use(0)
+        b_tex.use(1)
+        self._mix_prog["u_mix"].value = _smoothstep(fade.progress(t))
+        self._mix_prog["u_dimmer"].value = dimmer
+        self._mix_vao.render(moderngl.TRIANGLES, vertices=3)
+
+    def _run_filters(self, source: moderngl.Texture, dt: float) -> None:
+        """Run the output filters in order; the last one writes the output."""
+        filters = self.output_filters
+        for i, flt in enumerate(filters):
+            last = i == len(filters) - 1
+            dst_tex, dst_fbo = (self._out_tex, self.output_fbo) if last else self._scratch_target(3 + i % 2)
+            try:
+                flt.process(source, dst_fbo, dt)
+            except Exception as exc:  # a failing filter is dropped, the picture goes through
+                self.parts.failed(f"filter.{type(flt).__name__}", f"{type(exc).__name__}: {exc}")
+                log.error("output filter %s failed and was removed: %s", type(flt).__name__, exc)
+                self.output_filters = [f for f in filters if f is not flt]
+                self.ctx.copy_framebuffer(dst_fbo, self._fbo_of(source))
+            source = dst_tex
+
+    def _fbo_of(self, texture: moderngl.Texture) -> moderngl.Framebuffer:
+        for tex, fbo in self._scratch:
+            if tex is texture:
+                return fbo
+        return self.output_fbo
+
+    def _scratch_target(self, index: int) -> tuple[moderngl.Texture, moderngl.Framebuffer]:
+        """Output-sized RGBA8 targets for the program picture, crossfades and filters."""
+        while len(self._scratch) <= index:
+            tex = self.ctx.texture(self.size, 4)
+            tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            self._scratch.append((tex, self.ctx.framebuffer(color_attachments=[tex])))
+        return self._scratch[index]
 
     def _publish_signals(self, beat: BeatClock) -> None:
         signals = self.signals
@@ -255,7 +376,7 @@ class Engine:
 
     def _fill_uniforms(self, t: float, dt: float, beat: BeatClock) -> None:
         u, a = self.uniforms, self.audio
-        u.time, u.timedelta, u.frame_index = t - self._scene_start, dt, self.frame_index
+        u.timedelta, u.frame_index = dt, self.frame_index
         u.bpm, u.beat, u.beat_phase = beat.bpm, beat.beat, beat.beat_phase
         u.bar, u.bar_phase = beat.bar + beat.bar_phase, beat.bar_phase
         # ONSET for shaders is an envelope: 1.0 on the onset frame, halving every 100 ms after it.
@@ -266,18 +387,20 @@ class Engine:
         self._fft_tex.write(np.ascontiguousarray(a.fft, dtype=np.float32))
         self._wave_tex.write(np.ascontiguousarray(a.wave, dtype=np.float32))
 
-    def _render_layers(self, scene: ActiveScene, dimmer: float) -> None:
+    def _render_scene(self, scene: ActiveScene, t: float, dimmer: float, target: moderngl.Framebuffer) -> None:
+        """Render every layer of `scene` and present it over black into `target`."""
         comp = self.compositor
         comp.begin()
+        self.uniforms.time = t - scene.started
         named = {layer.id: layer.output for layer in scene.layers}
         below = lambda: comp.picture  # noqa: E731 - read lazily: only effect layers need it
         visible = [layer for layer in scene.layers if layer.enabled and layer.opacity > 0.0
-                   and layer.id not in self._failed_layers]
+                   and layer.id not in scene.failed]
         direct = visible[0] if len(visible) == 1 and self._direct_ok(scene, visible[0], dimmer) else None
         pending = None  # the last visible layer is blended and presented in one pass
         for layer in scene.layers:
             is_visible = layer in visible
-            if layer.id in self._failed_layers or not (is_visible or layer.id in scene.referenced):
+            if layer.id in scene.failed or not (is_visible or layer.id in scene.referenced):
                 continue
             if pending is not None:
                 comp.blend(pending.output, pending.blend, pending.opacity)
@@ -285,25 +408,25 @@ class Engine:
             try:
                 if layer is direct:
                     # One pass instead of two: the only visible layer draws straight onto the
-                    # output (on llvmpipe a full-screen pass is about 1 ms at 640x360).
-                    self.output_fbo.clear(0.0, 0.0, 0.0, 1.0)
-                    layer.render_direct(FrameInputs(self.uniforms, below, named), self.output_fbo)
+                    # target (on llvmpipe a full-screen pass is about 1 ms at 640x360).
+                    target.clear(0.0, 0.0, 0.0, 1.0)
+                    layer.render_direct(FrameInputs(self.uniforms, below, named), target)
                     continue
                 layer.render(FrameInputs(self.uniforms, below, named))
             except Exception as exc:  # a failing layer never stops the show
-                self._failed_layers.add(layer.id)
+                scene.failed.add(layer.id)
                 self.parts.failed(f"layer.{layer.id}", f"{type(exc).__name__}: {exc}")
                 log.error("layer %s failed and is skipped: %s", layer.id, exc)
                 if layer is direct:
-                    self.output_fbo.clear(0.0, 0.0, 0.0, 1.0)
+                    target.clear(0.0, 0.0, 0.0, 1.0)
                 continue
             named[layer.id] = layer.output
             if is_visible:
                 pending = layer
         if pending is not None:
-            comp.blend_and_present(pending.output, pending.blend, pending.opacity, self.output_fbo, dimmer)
+            comp.blend_and_present(pending.output, pending.blend, pending.opacity, target, dimmer)
         elif direct is None:
-            comp.present(self.output_fbo, dimmer)
+            comp.present(target, dimmer)
 
     def _direct_ok(self, scene: ActiveScene, layer: Layer, dimmer: float) -> bool:
         """Whether the only visible layer may skip the compositor this frame."""
@@ -318,11 +441,23 @@ class Engine:
         return img[::-1]
 
     def release(self) -> None:
+        if self._fade is not None:
+            self._fade.outgoing.release()
+            self._fade = None
         if self.scene is not None:
             self.scene.release()
             self.scene = None
+        release_framebuffers(self.ctx, *(obj for pair in self._scratch for obj in pair))
+        self._scratch.clear()
+        self._mix_vao.release()
+        self._mix_prog.release()
         self.compositor.release()
         release_framebuffers(self.ctx, self.output_fbo, self._out_tex, self._fft_tex, self._wave_tex)
+
+
+def _smoothstep(x: float) -> float:
+    """Ease in and out so a crossfade starts and ends without a visible kink."""
+    return x * x * (3.0 - 2.0 * x)
 
 
 def _date_uniform(t: float) -> tuple[float, float, float, float]:

@@ -188,3 +188,87 @@ def test_bad_mapping_targets_are_load_errors(engine, target, message):
         return
     with pytest.raises(SceneError, match=message):
         engine.load_scene(spec)
+
+
+def solid_scene(name: str, rgb: tuple[float, float, float]):
+    return scene(layer("a", "e/solid", extra=f"params = {{ color = [{rgb[0]}, {rgb[1]}, {rgb[2]}, 1.0] }}"),
+                 name=name)
+
+
+def test_crossfade_mixes_scenes_over_its_length_then_releases_the_old_one(engine):
+    engine.load_scene(solid_scene("a", (1.0, 0.0, 0.0)))
+    frame(engine, 0.0)
+    prepared = engine.prepare_scene(solid_scene("b", (0.0, 0.0, 1.0)))
+    assert engine.scene.spec.name == "a"  # preparing does not switch
+    engine.activate(prepared, fade=2.0)
+    old_layer = engine._fade.outgoing.layers[0]
+    reds, blues = [], []
+    for t in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5):
+        img = frame(engine, t)
+        reds.append(img[4, 4, 0])
+        blues.append(img[4, 4, 2])
+    assert reds[0] == 1.0 and blues[0] == 0.0
+    assert all(a > b for a, b in zip(reds[:5], reds[1:5]))  # red falls monotonically
+    assert abs(reds[2] - 0.5) < 2 / 255 and abs(blues[2] - 0.5) < 2 / 255
+    assert reds[4] == 0.0 and blues[4] == 1.0 and blues[5] == 1.0
+    assert engine._fade is None and old_layer.size == (0, 0)  # released
+
+
+def test_a_new_switch_during_a_crossfade_starts_from_the_current_scene(engine):
+    engine.load_scene(solid_scene("a", (1.0, 0.0, 0.0)))
+    frame(engine, 0.0)
+    engine.load_scene(solid_scene("b", (0.0, 1.0, 0.0)), fade=1.0)
+    frame(engine, 0.5)
+    engine.load_scene(solid_scene("c", (0.0, 0.0, 1.0)), fade=1.0)
+    img = frame(engine, 1.0)
+    assert img[4, 4, 0] == 0.0  # scene a is gone
+    assert abs(img[4, 4, 1] - 0.5) < 2 / 255 and abs(img[4, 4, 2] - 0.5) < 2 / 255
+
+
+def test_panic_cuts_to_the_safe_scene_at_once(engine):
+    engine.load_scene(solid_scene("a", (1.0, 1.0, 1.0)), fade=0.0)
+    frame(engine, 0.0)
+    engine.load_scene(solid_scene("b", (1.0, 0.0, 0.0)), fade=4.0)
+    engine.panic()
+    img = frame(engine, 0.1)
+    assert engine.panicked and engine.scene.spec.name == "safe"
+    assert engine._fade is None
+    assert 0.0 < img[..., :3].max() < 0.25  # dark, but not black
+    assert engine.parts.get("scene").state == State.DEGRADED
+    later = frame(engine, 20.0)
+    assert np.abs(later - img).max() > 0.0  # slowly moving
+
+
+class _Halve:
+    """An output filter that halves the picture (stands in for the flash guard)."""
+
+    def __init__(self, ctx):
+        from live.render.compositor import FULLSCREEN_VERTEX
+        self.prog = ctx.program(vertex_shader=FULLSCREEN_VERTEX, fragment_shader="""
+            #version 330 core
+            in vec2 v_uv; out vec4 f; uniform sampler2D src;
+            void main() { f = vec4(texture(src, v_uv).rgb * 0.5, 1.0); }""")
+        self.vao = ctx.vertex_array(self.prog, [])
+        self.calls = 0
+
+    def process(self, src, dst, dt):
+        self.calls += 1
+        dst.use()
+        src.use(0)
+        self.vao.render(vertices=3)
+
+
+def test_output_filters_run_in_order_and_a_failing_one_is_dropped(engine, ctx):
+    engine.load_scene(solid_scene("a", (0.8, 0.4, 0.2)))
+    halve = _Halve(ctx)
+    engine.output_filters = [halve, _Halve(ctx)]
+    np.testing.assert_allclose(frame(engine)[4, 4, :3], [0.2, 0.1, 0.05], atol=1.5 / 255)
+
+    class Broken:
+        def process(self, src, dst, dt):
+            raise RuntimeError("boom")
+
+    engine.output_filters = [Broken(), halve]
+    np.testing.assert_allclose(frame(engine)[4, 4, :3], [0.4, 0.2, 0.1], atol=1.5 / 255)
+    assert len(engine.output_filters) == 1
+    assert engine.parts.get("filter.Broken").state == State.FAILED
