@@ -1,0 +1,209 @@
+"""Audio devices by name: listing, lookup, PortAudio rescans, and `echoel devices`.
+
+Devices are always chosen by *name* (optionally narrowed by host API), never by index: PortAudio
+numbers devices in the order it finds them, and the numbers shift when a device comes or goes or
+a JACK server starts. PortAudio scans only when it is initialised, so finding a device that
+appeared later needs `rescan()` (terminate and initialise again).
+
+The sounddevice module is imported lazily through `import_sounddevice`, which also tells libjack
+never to start a JACK server by itself (an engine that silently spawns jackd on a machine without
+one would hang or grab the sound card). Everything here runs on the thread that calls it (the
+main or supervisor thread), never in an audio callback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+class AudioDeviceError(ValueError):
+    """A device cannot be used as asked (not found, ambiguous, settings refused, no PortAudio).
+
+    The message names the device and lists what is available.
+    """
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """One PortAudio device as the user sees it (any thread; immutable).
+
+    Attributes:
+        name: the device name (what `--device` and config files use).
+        host_api: the host API's name (ALSA, JACK Audio Connection Kit, OSS, ...).
+        input_channels / output_channels: channel counts.
+        default_rate: the device's default sample rate in Hz.
+        default_input_latency_s / default_output_latency_s: PortAudio's low-latency defaults.
+        index: PortAudio's current index: valid only until the next rescan.
+    """
+
+    name: str
+    host_api: str
+    input_channels: int
+    output_channels: int
+    default_rate: float
+    default_input_latency_s: float
+    default_output_latency_s: float
+    index: int
+
+
+def import_sounddevice() -> Any:
+    """Import and return the sounddevice module; JACK servers are never auto-started.
+
+    Raises:
+        AudioDeviceError: PortAudio (Debian `libportaudio2`) or sounddevice is not installed.
+    """
+    # libjack would otherwise try to launch jackd when no server runs.
+    os.environ.setdefault("JACK_NO_START_SERVER", "1")
+    try:
+        import sounddevice
+    except ImportError as exc:
+        raise AudioDeviceError(f"the sounddevice package is not installed ({exc})") from None
+    except OSError as exc:  # sounddevice raises OSError when libportaudio is missing
+        raise AudioDeviceError(
+            f"PortAudio is not available ({exc}); install the Debian package libportaudio2") from None
+    return sounddevice
+
+
+def list_devices(backend: Any = None) -> list[DeviceInfo]:
+    """Every device PortAudio knows now (inputs and outputs), in PortAudio's order.
+
+    Args:
+        backend: the sounddevice module or a stand-in with `query_devices` and `query_hostapis`
+            (tests); imported with `import_sounddevice` when None.
+
+    Raises:
+        AudioDeviceError: PortAudio is not available.
+    """
+    sd = backend if backend is not None else import_sounddevice()
+    hostapis = sd.query_hostapis()
+    out = []
+    for i, d in enumerate(sd.query_devices()):
+        api = hostapis[d["hostapi"]]["name"] if 0 <= d["hostapi"] < len(hostapis) else "?"
+        out.append(DeviceInfo(
+            name=str(d["name"]), host_api=str(api),
+            input_channels=int(d["max_input_channels"]), output_channels=int(d["max_output_channels"]),
+            default_rate=float(d["default_samplerate"]),
+            default_input_latency_s=float(d.get("default_low_input_latency", 0.0)),
+            default_output_latency_s=float(d.get("default_low_output_latency", 0.0)),
+            index=int(d.get("index", i)),
+        ))
+    return out
+
+
+def find_device(name: str | None, kind: str = "input", host_api: str | None = None,
+                backend: Any = None) -> DeviceInfo:
+    """The device called `name` that has inputs (or outputs, `kind="output"`).
+
+    Matching is case-insensitive: an exact name wins, otherwise a unique substring match. `None`
+    means PortAudio's default device of that kind. `host_api` narrows the search by a substring of
+    the host API name (e.g. "JACK", "ALSA").
+
+    Raises:
+        AudioDeviceError: nothing matches, several devices match, or PortAudio is not available;
+            the message lists the devices that could be meant.
+    """
+    if kind not in ("input", "output"):
+        raise ValueError(f"kind must be 'input' or 'output', got {kind!r}")
+    sd = backend if backend is not None else import_sounddevice()
+    devices = list_devices(sd)
+    usable = [d for d in devices
+              if (d.input_channels if kind == "input" else d.output_channels) > 0
+              and (host_api is None or host_api.lower() in d.host_api.lower())]
+    where = f" on host API '{host_api}'" if host_api else ""
+    if not usable:
+        raise AudioDeviceError(f"no audio {kind} devices{where} (PortAudio found {len(devices)} devices "
+                               "in all; is the sound server running?)")
+    if name is None:
+        default = _default_index(sd, kind)
+        for d in usable:
+            if d.index == default:
+                return d
+        return usable[0]
+    wanted = name.strip().lower()
+    exact = [d for d in usable if d.name.lower() == wanted]
+    if len(exact) == 1:
+        return exact[0]
+    matches = exact or [d for d in usable if wanted in d.name.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise AudioDeviceError(
+            f"no audio {kind} device named '{name}'{where}; available: {_names(usable)}")
+    raise AudioDeviceError(
+        f"audio {kind} device name '{name}' is ambiguous{where}: it matches {_names(matches)}; "
+        "give more of the name or --host-api")
+
+
+def rescan(backend: Any = None) -> None:
+    """Make PortAudio scan the devices again (terminate, then initialise).
+
+    Every open stream of this process is invalid afterwards: close them all first. Supervisor
+    thread only.
+    """
+    sd = backend if backend is not None else import_sounddevice()
+    sd._terminate()
+    sd._initialize()
+
+
+def format_devices(devices: list[DeviceInfo], outputs: bool = False) -> str:
+    """A table of input devices (and output devices with `outputs`), or "no audio devices"."""
+    rows = [d for d in devices if d.input_channels > 0 or (outputs and d.output_channels > 0)]
+    if not rows:
+        return "no audio devices\n"
+    header = ["NAME", "IN", "OUT", "RATE", "HOST API"] if outputs else ["NAME", "CHANNELS", "RATE", "HOST API"]
+    cells = []
+    for d in rows:
+        rate = f"{d.default_rate:g}"
+        if outputs:
+            cells.append([d.name, str(d.input_channels), str(d.output_channels), rate, d.host_api])
+        else:
+            cells.append([d.name, str(d.input_channels), rate, d.host_api])
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *cells]]
+    return "\n".join(lines) + "\n"
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    """`echoel devices`: print the audio inputs by name; exits 0 even with no sound card."""
+    try:
+        devices = list_devices()
+    except AudioDeviceError as exc:
+        devices = []
+        note = str(exc)
+    else:
+        note = ""
+    if getattr(args, "json", False):
+        shown = [d for d in devices if d.input_channels > 0 or (args.outputs and d.output_channels > 0)]
+        print(json.dumps({"devices": [asdict(d) for d in shown], "note": note}, indent=2))
+        return 0
+    print(format_devices(devices, outputs=getattr(args, "outputs", False)), end="")
+    if note:
+        print(f"({note})")
+    return 0
+
+
+def add_devices_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `echoel devices` on the CLI's sub-command parsers."""
+    p = subparsers.add_parser(
+        "devices", help="list audio input devices by name (channels, default rate, host API)",
+        description="List the audio inputs PortAudio can open, by name: use the name with --device. "
+        "Prints 'no audio devices' (and exits 0) on a machine without any.")
+    p.add_argument("--outputs", action="store_true", help="also list output devices (for monitoring)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_devices)
+
+
+def _default_index(sd: Any, kind: str) -> int:
+    try:
+        pair = sd.default.device
+        return int(pair[0] if kind == "input" else pair[1])
+    except (AttributeError, TypeError, ValueError, IndexError):
+        return -1
+
+
+def _names(devices: list[DeviceInfo]) -> str:
+    return ", ".join(f"'{d.name}' ({d.host_api})" for d in devices)
