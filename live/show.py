@@ -1,0 +1,1100 @@
+"""The live show: the real-time loop a performer runs (`echoel run`, `echoel demo`).
+
+`Show` owns the running engine and everything around it that a performer touches: the set list
+(next / previous / go to, each with a crossfade, the next entry compiled ahead so a switch does
+not compile), the master section (dimmer, blackout, freeze, panic), tap tempo, snapshots, the
+HUD toggle, and quitting, which always asks twice. Input arrives as commands on a bounded queue:
+GLFW key callbacks, signal handlers and (later) MIDI, OSC and HTTP only enqueue; the render loop
+drains the queue at the top of each frame, so only the render thread touches the engine.
+
+`SetList` reads set list files; `FilePlayback` feeds a decoded audio file to the analysis by clock
+position (until live capture replaces it); `NextPreview` renders the set list's next scene small
+for the operator monitor. The bottom of the module is the command line: windowed or headless
+real-time runs (`add_run_parser`, `cmd_run`, `run_demo`).
+
+Threads: `Show.post`, `post_key`, `note_input` and `report_error` may be called from any thread;
+everything else runs on the render thread (the main thread when windows are open, because GLFW
+wants its events there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as _dt
+import logging
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Protocol
+
+import moderngl
+import numpy as np
+
+from live.audio.decode import ANALYSIS_RATE, load_audio, to_mono
+from live.audio.features import AudioFrame, FeatureExtractor
+from live.clock import Clock, WallClock
+from live.engine import ActiveScene, Engine
+from live.health.registry import PartRegistry
+from live.render.hud import HudInfo, part_rows
+from live.render.outputs.timing import FramePacer, FrameReport, FrameTimes
+from live.render.video import write_png
+from live.scene import (SceneError, SceneSpec, bundled_scene_dirs, did_you_mean, find_scene, key_lines,
+                        load_scene, read_toml_file)
+
+log = logging.getLogger(__name__)
+
+#: Seconds within which a second quit request really quits.
+QUIT_CONFIRM_S = 2.0
+#: Seconds a notice (snapshot written, end of set list) stays on the HUD.
+MESSAGE_S = 3.0
+#: After a switch and its crossfade, wait this long before compiling the next entry, so the
+#: compile never lands in the same frames as the crossfade (two scenes render then).
+PREPARE_DELAY_S = 0.5
+#: The next-scene preview is compiled this long after the next entry was prepared.
+PREVIEW_DELAY_S = 0.5
+#: The preview renders every this many frames (it is a glance, not a second show).
+PREVIEW_EVERY = 6
+PREVIEW_SIZE = (192, 108)
+DIMMER_STEP = 0.1
+#: Commands waiting for the render loop; the oldest is dropped when full.
+COMMAND_QUEUE = 256
+#: Errors kept for the HUD.
+ERROR_HISTORY = 20
+DEFAULT_FADE_S = 1.0
+
+#: Every command the show understands (scene.goto takes the 1-based set-list position as value).
+COMMANDS = (
+    "scene.next", "scene.prev", "scene.goto", "master.blackout", "master.freeze", "master.panic",
+    "master.dimmer", "master.dimmer.up", "master.dimmer.down", "tempo.tap", "hud.toggle",
+    "snapshot", "quit", "cancel",
+)
+
+#: The one key map (documented in docs/live.md). Key names are GLFW's, lower case, modifiers
+#: first ("ctrl+q"). "window_close" is the window's close button. Values are commands, with an
+#: optional ":value".
+DEFAULT_KEYMAP: dict[str, str] = {
+    "right": "scene.next", "page_down": "scene.next",
+    "left": "scene.prev", "page_up": "scene.prev",
+    **{str(n): f"scene.goto:{n}" for n in range(1, 10)},
+    "h": "hud.toggle",
+    "b": "master.blackout",
+    "f": "master.freeze",
+    "p": "master.panic",
+    "t": "tempo.tap", "space": "tempo.tap",
+    "s": "snapshot",
+    "up": "master.dimmer.up", "down": "master.dimmer.down",
+    "ctrl+q": "quit", "window_close": "quit",
+    "escape": "cancel",
+}
+
+#: (keys, what they do) for the help text and the docs.
+KEY_HELP = (
+    ("Right / Page Down", "next scene in the set list (crossfade)"),
+    ("Left / Page Up", "previous scene (crossfade)"),
+    ("1 ... 9", "go to set-list entry 1 ... 9"),
+    ("H", "HUD on/off (operator monitor only)"),
+    ("B", "blackout on/off"),
+    ("F", "freeze on/off"),
+    ("P", "panic: cut to the built-in safe scene"),
+    ("T / Space", "tap tempo"),
+    ("S", "snapshot of the program output (PNG)"),
+    ("Up / Down", "dimmer +10 % / -10 %"),
+    ("Ctrl+Q, Ctrl+Q", "quit: press twice within 2 s (the first press asks)"),
+    ("Esc", "dismiss the quit prompt; never quits"),
+)
+
+
+class ShowError(ValueError):
+    """Bad show input (set list, key map, options); the message names the file or key."""
+
+
+def parse_command(text: str) -> tuple[str, float | None]:
+    """"scene.goto:3" -> ("scene.goto", 3.0). Raises ShowError for unknown commands. Any thread."""
+    name, _, value = text.partition(":")
+    if name not in COMMANDS:
+        raise ShowError(f"unknown command '{name}'{did_you_mean(name, COMMANDS)}; "
+                        f"known: {', '.join(COMMANDS)}")
+    if not value:
+        return name, None
+    try:
+        number = float(value)
+    except ValueError:
+        raise ShowError(f"command '{text}': the value after ':' must be a number") from None
+    if not math.isfinite(number):
+        raise ShowError(f"command '{text}': the value must be finite")
+    return name, number
+
+
+def check_keymap(keymap: Mapping[str, str]) -> dict[str, tuple[str, float | None]]:
+    """Validate a key map and parse its commands. Raises ShowError naming the key. Any thread."""
+    parsed = {}
+    for key, command in keymap.items():
+        try:
+            parsed[key.lower()] = parse_command(command)
+        except ShowError as exc:
+            raise ShowError(f"key map: key '{key}': {exc}") from None
+    if "escape" in parsed and parsed["escape"][0] == "quit":
+        raise ShowError("key map: Esc must not quit a show (a show is never quit by one key press)")
+    return parsed
+
+
+# --------------------------------------------------------------------------------------------
+# Set lists
+
+
+def _setlist_error(file: str, message: str, line: int | None, key: str | None = None) -> SceneError:
+    return SceneError(file, key, message, line)
+
+
+@dataclass(frozen=True)
+class SetList:
+    """An ordered list of scene files to play. Any thread (immutable; loading reads files).
+
+    A set list file (``scenes/setlists/*.toml``)::
+
+        schema = 1
+        [setlist]
+        name = "friday"
+        fade = 2.0                                  # crossfade seconds (optional)
+        scenes = ["demo", "tunnel-rush", "../my/own-scene.toml"]
+
+    Scene entries are bundled scene names or paths relative to the set list file.
+    """
+
+    name: str
+    entries: tuple[Path, ...]
+    fade: float | None = None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def label(self, index: int) -> str:
+        """Short name of an entry (its file name without the number prefix)."""
+        stem = self.entries[index].stem
+        head, _, rest = stem.partition("-")
+        return rest if head.isdigit() and rest else stem
+
+    def load(self, index: int) -> SceneSpec:
+        """Parse entry `index` (reads the file now, so an edited scene is picked up)."""
+        return load_scene(self.entries[index])
+
+    @staticmethod
+    def load_file(path: Path | str) -> "SetList":
+        """Read a set list file. Raises SceneError with the file, key and line when it is wrong."""
+        file = str(path)
+        text, data = read_toml_file(path, _setlist_error, what="set list file")
+        lines = key_lines(text)
+
+        def error(key: tuple, message: str) -> SceneError:
+            return SceneError(file, ".".join(map(str, key)), message, lines.get(key))
+
+        for key in data:
+            if key not in ("schema", "setlist"):
+                raise error((key,), f"unknown key{did_you_mean(key, ['schema', 'setlist'])}; "
+                                    "allowed: schema, setlist")
+        if data.get("schema") != 1:
+            raise error(("schema",), "must be 1 (the set list format version)")
+        table = data.get("setlist")
+        if not isinstance(table, dict):
+            raise error(("setlist",), "missing [setlist] table with name and scenes")
+        for key in table:
+            if key not in ("name", "fade", "scenes"):
+                raise error(("setlist", key), f"unknown key{did_you_mean(key, ['name', 'fade', 'scenes'])}; "
+                                              "allowed: name, fade, scenes")
+        name = table.get("name", Path(file).stem)
+        if not isinstance(name, str) or not name:
+            raise error(("setlist", "name"), "must be a non-empty string")
+        fade = table.get("fade")
+        if fade is not None and (isinstance(fade, bool) or not isinstance(fade, (int, float))
+                                 or not 0.0 <= fade <= 60.0):
+            raise error(("setlist", "fade"), "must be a number of seconds from 0 to 60")
+        scenes = table.get("scenes")
+        if not isinstance(scenes, list) or not scenes or not all(isinstance(s, str) for s in scenes):
+            raise error(("setlist", "scenes"), "must be a non-empty array of scene names or paths")
+        base = Path(file).parent
+        entries = []
+        for i, entry in enumerate(scenes):
+            local = base / entry
+            try:
+                entries.append(local if local.is_file() else find_scene(entry))
+            except SceneError as exc:
+                raise error(("setlist", "scenes"), f"entry {i + 1} '{entry}': {exc.message}") from None
+        return SetList(name, tuple(entries), None if fade is None else float(fade))
+
+    @staticmethod
+    def from_args(args: Iterable[str]) -> "SetList":
+        """Build the set list for `echoel run SCENE...`: scene names or files, or set list files.
+
+        With no arguments: every bundled scene numbered 010 or above (000-009 are test scenes).
+        """
+        args = list(args)
+        if not args:
+            folder = bundled_scene_dirs()[0]
+            files = sorted(p for p in folder.glob("*.toml")
+                           if p.stem[:3].isdigit() and int(p.stem[:3]) >= 10)
+            if not files:
+                raise ShowError(f"no bundled show scenes (numbered 010 and up) in {folder}")
+            return SetList("bundled scenes", tuple(files))
+        entries: list[Path] = []
+        fade = None
+        for arg in args:
+            path = Path(arg)
+            if path.suffix == ".toml" and path.is_file() and _is_setlist(path):
+                sub = SetList.load_file(path)
+                entries.extend(sub.entries)
+                fade = sub.fade if fade is None else fade
+            else:
+                entries.append(find_scene(arg))
+        name = Path(args[0]).stem if len(args) == 1 else "command line"
+        return SetList(name, tuple(entries), fade)
+
+
+def _is_setlist(path: Path) -> bool:
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        return False
+    return "[setlist]" in head
+
+
+# --------------------------------------------------------------------------------------------
+# Audio from a file, in real time
+
+
+class FilePlayback:
+    """A decoded audio file fed to the analysis by clock position, looping. Render thread.
+
+    Stand-in for live capture (a later issue): each frame, the samples from the last position up
+    to `position` seconds go through the same `FeatureExtractor` as offline renders.
+
+    Args:
+        samples: float32 (n, channels) at `sr`.
+        sr: sample rate (the analysis rate, 48 kHz, after `load_audio`).
+        loop: start again at the end (else silence after it).
+    """
+
+    def __init__(self, samples: np.ndarray, sr: int = ANALYSIS_RATE, *, loop: bool = True,
+                 name: str = "audio") -> None:
+        if len(samples) == 0:
+            raise ValueError(f"{name}: no audio samples")
+        self.samples = np.asarray(samples, np.float32)
+        self._mono = to_mono(self.samples)
+        self.sr = int(sr)
+        self.loop = loop
+        self.name = name
+        self.analyzer = FeatureExtractor(sr=self.sr)
+        self._fed = 0  # samples fed, counting loops
+
+    @classmethod
+    def open(cls, path: Path | str, *, loop: bool = True) -> "FilePlayback":
+        """Decode `path` (main thread, before the show). Raises AudioFileError naming the file."""
+        samples, sr = load_audio(path, ANALYSIS_RATE)
+        return cls(samples, sr, loop=loop, name=Path(path).name)
+
+    @property
+    def duration(self) -> float:
+        """Length of the file in seconds."""
+        return len(self._mono) / self.sr
+
+    def frame(self, position: float, dt: float) -> AudioFrame:
+        """Feed everything up to `position` seconds and return the analysis for this frame."""
+        upto = int(max(0.0, position) * self.sr)
+        n = len(self._mono)
+        if not self.loop:
+            upto = min(upto, n)
+        # After a long stall, feed at most 2 s: older audio would only be analysed and thrown away.
+        start = max(self._fed, upto - 2 * self.sr)
+        if upto > start:
+            idx = np.arange(start, upto) % n
+            self.analyzer.feed(self._mono[idx])
+        self._fed = max(self._fed, upto)
+        return self.analyzer.frame(max(0.0, dt))
+
+
+# --------------------------------------------------------------------------------------------
+# The next scene, small
+
+
+class NextPreview:
+    """A small second engine that renders the set list's next scene for the operator monitor.
+
+    It shares the show's GL context and clock but has its own part registry, so its state never
+    shows up as the program's. Render thread.
+    """
+
+    def __init__(self, ctx: moderngl.Context, clock: Clock, size: tuple[int, int] = PREVIEW_SIZE,
+                 shader_roots: list[Path] | None = None) -> None:
+        self.engine = Engine(ctx, size, clock, parts=PartRegistry(time_source=clock.now),
+                             shader_roots=shader_roots)
+        self.label: str | None = None
+        self.loaded = False
+        self._frame = 0
+
+    @property
+    def texture(self) -> moderngl.Texture:
+        """The preview picture."""
+        return self.engine.output_fbo.color_attachments[0]
+
+    def load(self, spec: SceneSpec | None, label: str | None) -> None:
+        """Show `spec` (None: nothing next). A scene that fails to build shows black."""
+        self.label = label
+        self.loaded = False
+        if spec is None:
+            self.engine.output_fbo.clear(0.0, 0.0, 0.0, 1.0)
+            return
+        try:
+            self.engine.load_scene(spec)
+            self.loaded = True
+            self._frame = 0
+        except (SceneError, OSError) as exc:
+            log.debug("preview of %s not available: %s", label, exc)
+            self.engine.output_fbo.clear(0.0, 0.0, 0.0, 1.0)
+
+    def render(self, audio: AudioFrame) -> None:
+        """Render a preview frame every `PREVIEW_EVERY` calls."""
+        if not self.loaded:
+            return
+        if self._frame % PREVIEW_EVERY == 0:
+            self.engine.set_audio_frame(audio)
+            self.engine.tick()
+        self._frame += 1
+
+    def release(self) -> None:
+        """Free the preview engine."""
+        self.engine.release()
+
+
+# --------------------------------------------------------------------------------------------
+# The show
+
+
+class Output(Protocol):
+    """Where program frames go (a window, the operator monitor, a headless recording)."""
+
+    name: str
+
+    def present(self, show: "Show") -> None:
+        """Show the frame just rendered (render thread). Must leave the engine's context current."""
+
+    def close(self) -> None:
+        """Release everything (render thread)."""
+
+
+class _ErrorFeed(logging.Handler):
+    """Collects ERROR log records of the `live` package for the HUD (any thread: deque append)."""
+
+    def __init__(self, sink: collections.deque) -> None:
+        super().__init__(level=logging.ERROR)
+        self._sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._sink.append(record.getMessage())
+        except Exception:  # noqa: BLE001 - a log handler must never raise into the caller
+            pass
+
+
+class Show:
+    """The live show around an engine. Render thread except where a method says otherwise.
+
+    Args:
+        engine: the engine (its clock is the show's clock).
+        setlist: the scenes to play, in order.
+        fade: default crossfade in seconds for scene switches (0 = cut).
+        audio: a `FilePlayback` (or anything with `frame(position, dt) -> AudioFrame`), or None.
+        keymap: key name -> command; `DEFAULT_KEYMAP` when None.
+        snapshot: called for the snapshot command (e.g. the recorder's `snapshot()`); it returns
+            the path written. None: the show writes a PNG of the output itself.
+        snapshot_dir: where the show's own snapshots go.
+        fps: target frame rate (the HUD's frame budget).
+        preview: a `NextPreview` for the operator monitor, or None.
+        outputs: where frames go after each tick.
+        perf: high-resolution timer for frame-time measurement only (never drives the picture).
+    """
+
+    def __init__(self, engine: Engine, setlist: SetList, *, fade: float = DEFAULT_FADE_S,
+                 audio: FilePlayback | None = None, keymap: Mapping[str, str] | None = None,
+                 snapshot: Callable[[], object] | None = None, snapshot_dir: Path | None = None,
+                 fps: float = 60.0, preview: NextPreview | None = None,
+                 outputs: Iterable[Output] = (), perf: Callable[[], float] = time.perf_counter) -> None:
+        if len(setlist) == 0:
+            raise ShowError("the set list is empty: give at least one scene")
+        if not (math.isfinite(fade) and 0.0 <= fade <= 60.0):
+            raise ShowError(f"fade {fade!r} must be a number of seconds from 0 to 60")
+        self.engine = engine
+        self.clock = engine.clock
+        self.parts = engine.parts
+        self.setlist = setlist
+        self.fade = float(fade)
+        self.audio = audio
+        self.keymap = check_keymap(DEFAULT_KEYMAP if keymap is None else keymap)
+        self._snapshot_hook = snapshot
+        self.snapshot_dir = Path(snapshot_dir) if snapshot_dir else Path.home() / ".local/share/echoel/snapshots"
+        self.fps = float(fps)
+        self.preview = preview
+        self.outputs: list[Output] = list(outputs)
+        self._perf = perf
+        self.times = FrameTimes()
+        self.index = 0
+        self.hud_visible = True
+        self.quit_requested = False
+        self.last_audio = AudioFrame.silent()
+        self.slots = 1  # frame slots the current frame fills (1 + slots missed before it)
+        self.errors: collections.deque[str] = collections.deque(maxlen=ERROR_HISTORY)
+        self._commands: collections.deque[tuple[str, float | None]] = collections.deque(maxlen=COMMAND_QUEUE)
+        self._inputs: dict[str, float] = {}
+        self._quit_armed_until: float | None = None
+        self._message: tuple[str, float] | None = None
+        self._next: tuple[int, ActiveScene] | None = None
+        self._prepare_due: float | None = None
+        self._preview_due: float | None = None
+        self._start_time = 0.0
+        self._last_frame_time: float | None = None
+        self._error_feed = _ErrorFeed(self.errors)
+        self._started = False
+
+    # -- input from any thread ------------------------------------------------------------------
+    def post(self, command: str, value: float | None = None) -> None:
+        """Queue a command (see COMMANDS). Any thread; never blocks; unknown commands raise."""
+        name, parsed = parse_command(command)
+        self._commands.append((name, parsed if value is None else float(value)))
+
+    def post_key(self, key: str) -> bool:
+        """Queue the command bound to a key name; returns whether the key is bound. Any thread."""
+        bound = self.keymap.get(key.lower())
+        if bound is not None:
+            self._commands.append(bound)
+        return bound is not None
+
+    def note_input(self, name: str) -> None:
+        """Record activity of a non-audio input (e.g. "midi", "osc") for the HUD. Any thread."""
+        self._inputs[name] = self.clock.now()
+
+    def report_error(self, text: str) -> None:
+        """Add a line to the HUD's last errors (e.g. from hot reload). Any thread."""
+        self.errors.append(str(text))
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self, index: int = 0) -> None:
+        """Load set-list entry `index` (or the first that loads) and start the show.
+
+        Raises SceneError when no entry of the set list can be built.
+        """
+        logging.getLogger("live").addHandler(self._error_feed)
+        self._started = True
+        self._start_time = self.clock.now()
+        failures = []
+        for i in list(range(index, len(self.setlist))) + list(range(0, index)):
+            try:
+                self.engine.activate(self.engine.prepare_scene(self.setlist.load(i)), fade=0.0)
+            except SceneError as exc:
+                failures.append(str(exc))
+                log.error("scene %d of the set list cannot be played: %s", i + 1, exc)
+                continue
+            self.index = i
+            self._after_switch(self._start_time, 0.0)
+            return
+        raise SceneError(self.setlist.name, None, "no scene of the set list can be played:\n  "
+                         + "\n  ".join(failures))
+
+    def close(self) -> None:
+        """Close outputs, drop the prepared scene and the preview. Render thread."""
+        for out in self.outputs:
+            try:
+                out.close()
+            except Exception as exc:  # noqa: BLE001 - closing must reach every output
+                log.warning("closing output %s: %s", getattr(out, "name", out), exc)
+        self.outputs.clear()
+        self._drop_next()
+        if self.preview is not None:
+            self.preview.release()
+            self.preview = None
+        if self._started:
+            logging.getLogger("live").removeHandler(self._error_feed)
+            self._started = False
+
+    # -- one frame ------------------------------------------------------------------------------
+    def step(self) -> float:
+        """Run one frame: commands, deferred work, audio, render, outputs. Returns the seconds of
+        work it took (by `perf`)."""
+        begin = self._perf()
+        now = self.clock.now()
+        dt = 0.0 if self._last_frame_time is None else max(0.0, now - self._last_frame_time)
+        self._last_frame_time = now
+        while self._commands:
+            try:
+                name, value = self._commands.popleft()
+            except IndexError:
+                break
+            self._apply(name, value, now)
+        if self._quit_armed_until is not None and now > self._quit_armed_until:
+            self._quit_armed_until = None
+        self._deferred_work(now)
+        if self.audio is not None:
+            self.last_audio = self.audio.frame(now - self._start_time, dt)
+            self.engine.set_audio_frame(self.last_audio)
+        self.engine.tick()
+        if self.preview is not None:
+            self.preview.render(self.last_audio)
+        for out in list(self.outputs):
+            try:
+                out.present(self)
+            except Exception as exc:  # noqa: BLE001 - a broken output never stops the show
+                name = getattr(out, "name", "output")
+                self.parts.failed(f"output.{name}", f"{type(exc).__name__}: {exc}")
+                log.error("output %s failed and was closed: %s", name, exc)
+                self.outputs.remove(out)
+                try:
+                    out.close()
+                except Exception:  # noqa: BLE001
+                    pass
+        return self._perf() - begin
+
+    def record_frame(self, work: float, missed: int) -> None:
+        """Record a frame's work time and the slots missed after it (from the pacer)."""
+        self.times.add(work, self.clock.now(), missed)
+        self.slots = 1 + missed
+
+    def run(self, *, duration: float | None = None, pacer: FramePacer | None = None,
+            poll: Callable[[], None] | None = None) -> FrameReport:
+        """Loop until quit (or `duration` seconds of show time); returns the frame report."""
+        while not self.quit_requested:
+            if poll is not None:
+                poll()
+            work = self.step()
+            missed = pacer.wait() if pacer is not None else 0
+            self.record_frame(work, missed)
+            if duration is not None and self.clock.now() - self._start_time >= duration:
+                break
+        return self.times.report(self.clock.now() - self._start_time)
+
+    # -- commands -------------------------------------------------------------------------------
+    def _apply(self, name: str, value: float | None, now: float) -> None:
+        eng = self.engine
+        if name == "scene.next":
+            self._switch_relative(+1, now)
+        elif name == "scene.prev":
+            self._switch_relative(-1, now)
+        elif name == "scene.goto":
+            target = int(value) - 1 if value is not None else 0
+            if not 0 <= target < len(self.setlist):
+                self._notice(f"no set-list entry {target + 1} (1..{len(self.setlist)})", now)
+            else:
+                self._switch_to(target, now)
+        elif name == "master.blackout":
+            eng.blackout = (not eng.blackout) if value is None else value >= 0.5
+        elif name == "master.freeze":
+            eng.freeze = (not eng.freeze) if value is None else value >= 0.5
+        elif name == "master.panic":
+            if value is None or value >= 0.5:
+                eng.panic()
+                log.warning("panic: cut to the safe scene (next/previous/1-9 return to the set list)")
+        elif name == "master.dimmer":
+            eng.dimmer = min(max(value if value is not None else 1.0, 0.0), 1.0)
+        elif name in ("master.dimmer.up", "master.dimmer.down"):
+            step = DIMMER_STEP if name.endswith("up") else -DIMMER_STEP
+            eng.dimmer = round(min(max(eng.dimmer + step, 0.0), 1.0), 4)
+        elif name == "tempo.tap":
+            eng.beat.tap(now)
+        elif name == "hud.toggle":
+            self.hud_visible = not self.hud_visible
+        elif name == "snapshot":
+            self._snapshot(now)
+        elif name == "quit":
+            if self._quit_armed_until is not None and now <= self._quit_armed_until:
+                self.quit_requested = True
+                log.warning("quit confirmed")
+            else:
+                self._quit_armed_until = now + QUIT_CONFIRM_S
+                log.warning("%s", self.quit_prompt_text)
+        elif name == "cancel":
+            self._quit_armed_until = None
+
+    @property
+    def quit_prompt_text(self) -> str:
+        """The quit confirmation prompt."""
+        return (f"Quit? Press Ctrl+Q again within {QUIT_CONFIRM_S:g} s to quit (Ctrl+C in the "
+                "terminal; Esc cancels)")
+
+    @property
+    def prompt(self) -> str | None:
+        """The urgent prompt on screen now (the quit confirmation), or None."""
+        return self.quit_prompt_text if self._quit_armed_until is not None else None
+
+    def _notice(self, text: str, now: float) -> None:
+        self._message = (text, now + MESSAGE_S)
+        log.info("%s", text)
+
+    @property
+    def message(self) -> str | None:
+        """The current short notice, or None once it has expired."""
+        if self._message is None or self.clock.now() > self._message[1]:
+            return None
+        return self._message[0]
+
+    # -- set-list navigation --------------------------------------------------------------------
+    def _switch_relative(self, step: int, now: float) -> None:
+        target = self.index + step
+        if not 0 <= target < len(self.setlist):
+            self._notice("end of the set list" if step > 0 else "start of the set list", now)
+            return
+        self._switch_to(target, now, skip_step=step)
+
+    def _switch_to(self, target: int, now: float, skip_step: int = 0) -> None:
+        """Crossfade to entry `target`; if it cannot be built, try the next one in `skip_step`'s
+        direction (a broken scene file never stops a set)."""
+        skipped: list[str] = []
+        while 0 <= target < len(self.setlist):
+            active = self._take_prepared(target)
+            if active is None:
+                try:
+                    active = self.engine.prepare_scene(self.setlist.load(target))
+                except SceneError as exc:
+                    log.error("cannot switch to set-list entry %d (%s): %s", target + 1,
+                              self.setlist.label(target), exc)
+                    skipped.append(str(target + 1))
+                    if not skip_step:
+                        break
+                    target += skip_step
+                    continue
+            self.engine.activate(active, fade=self.fade)
+            self.index = target
+            where = f"{target + 1}/{len(self.setlist)} {self.setlist.label(target)}"
+            if skipped:
+                self.parts.degraded("show", f"{where}; entry {', '.join(skipped)} failed to load")
+            else:
+                self.parts.ok("show", where)
+            self._after_switch(now, self.fade)
+            return
+        self.parts.degraded("show", f"entry {', '.join(skipped)} failed to load; still playing "
+                                    f"{self.index + 1}/{len(self.setlist)} {self.setlist.label(self.index)}")
+        self._notice("no playable scene there; the current scene keeps playing", now)
+
+    def _take_prepared(self, target: int) -> ActiveScene | None:
+        if self._next is not None and self._next[0] == target:
+            active = self._next[1]
+            self._next = None
+            return active
+        self._drop_next()
+        return None
+
+    def _drop_next(self) -> None:
+        if self._next is not None:
+            self._next[1].release()
+            self._next = None
+
+    def _after_switch(self, now: float, fade: float) -> None:
+        self._drop_next()
+        has_next = self.index + 1 < len(self.setlist)
+        self._prepare_due = now + fade + PREPARE_DELAY_S if has_next else None
+        if self.preview is not None:
+            self.preview.load(None, None)
+            self._preview_due = None
+
+    def _deferred_work(self, now: float) -> None:
+        """Compile the next entry, then its preview, each at its own frame, when due."""
+        if self._prepare_due is not None and now >= self._prepare_due:
+            self._prepare_due = None
+            target = self.index + 1
+            try:
+                self._next = (target, self.engine.prepare_scene(self.setlist.load(target)))
+            except SceneError as exc:
+                log.error("next scene %d (%s) cannot be played: %s", target + 1,
+                          self.setlist.label(target), exc)
+            if self.preview is not None:
+                self._preview_due = now + PREVIEW_DELAY_S
+        if self._preview_due is not None and now >= self._preview_due and self.preview is not None:
+            self._preview_due = None
+            target = self.index + 1
+            spec = self._next[1].spec if self._next is not None else None
+            self.preview.load(spec, self.setlist.label(target) if target < len(self.setlist) else None)
+
+    @property
+    def next_label(self) -> str | None:
+        """Name of the next set-list entry, None at the end."""
+        return self.setlist.label(self.index + 1) if self.index + 1 < len(self.setlist) else None
+
+    @property
+    def next_ready(self) -> bool:
+        """Whether the next entry is compiled and waiting."""
+        return self._next is not None
+
+    # -- snapshots ------------------------------------------------------------------------------
+    def _snapshot(self, now: float) -> None:
+        if self._snapshot_hook is not None:
+            try:
+                path = self._snapshot_hook()
+                self._notice(f"snapshot: {path}", now)
+            except Exception as exc:  # noqa: BLE001 - a failed snapshot must not stop the show
+                log.error("snapshot failed: %s", exc)
+            return
+        rgb = np.ascontiguousarray(self.engine.read_rgba()[..., :3])
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]  # file naming only
+        path = self.snapshot_dir / f"snapshot-{stamp}.png"
+        self._notice(f"snapshot: {path}", now)
+
+        def write() -> None:  # snapshot thread: PNG encoding and the disk stay off the render thread
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_png(path, rgb)
+            except OSError as exc:
+                log.error("snapshot %s failed: %s", path, exc)
+
+        threading.Thread(target=write, name="snapshot", daemon=True).start()
+
+    # -- HUD ------------------------------------------------------------------------------------
+    def hud_info(self) -> HudInfo:
+        """A snapshot of everything the HUD shows (render thread)."""
+        eng, beat, a = self.engine, self.engine.beat, self.last_audio
+        now = self.clock.now()
+        name = eng.scene.spec.name if eng.scene is not None else "-"
+        return HudInfo(
+            fps=self.times.fps(), frame_ms=tuple(self.times.recent() * 1000.0),
+            budget_ms=1000.0 / self.fps, bpm=beat.bpm, bar_beat=beat.bar_beat,
+            beats_per_bar=beat.beats_per_bar, beat_phase=beat.beat_phase, tempo_source=beat.source,
+            scene=f"{self.index + 1}/{len(self.setlist)} {name}" if not eng.panicked else "PANIC (safe scene)",
+            next_scene=(self.next_label + ("" if self.next_ready else " (loading)")) if self.next_label else None,
+            fading=getattr(eng, "_fade", None) is not None,
+            dimmer=eng.dimmer, blackout=eng.blackout, freeze=eng.freeze, panic=eng.panicked,
+            levels=(("rms", a.rms), ("bass", a.bass), ("mid", a.mid), ("treb", a.treb)),
+            activity=tuple((k, now - v) for k, v in sorted(self._inputs.items())),
+            parts=part_rows(list(self.parts.snapshot().values())),
+            errors=tuple(self.errors), prompt=self.prompt, message=self.message)
+
+
+# --------------------------------------------------------------------------------------------
+# Running it: windows or headless
+
+
+class WindowProgramOutput:
+    """The program (projector) window as a show output. Render thread (main)."""
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self.name = window.spec.name
+
+    def present(self, show: Show) -> None:
+        self.window.present(show.engine.output_fbo.color_attachments[0])
+        self.window.host.make_current()
+
+    def close(self) -> None:
+        self.window.close()
+
+
+class MonitorOutput:
+    """The operator monitor window as a show output. Render thread (main)."""
+
+    name = "monitor"
+
+    def __init__(self, view) -> None:
+        self.view = view
+
+    def present(self, show: Show) -> None:
+        preview = show.preview
+        self.view.present(show.engine.output_fbo.color_attachments[0], show.hud_info(),
+                          hud_visible=show.hud_visible,
+                          preview=preview.texture if preview is not None and preview.loaded else None,
+                          preview_label=show.next_label)
+        self.view.window.host.make_current()
+
+    def close(self) -> None:
+        self.view.close()
+
+
+class HeadlessShowOutput:
+    """The headless recording as a show output (frames read back, encoded on a thread)."""
+
+    name = "headless"
+
+    def __init__(self, headless) -> None:
+        self.headless = headless
+
+    def present(self, show: Show) -> None:
+        self.headless.present_frame(show.engine.read_rgba(), show.clock.now() - show._start_time,
+                                    missed=show.slots - 1)
+
+    def close(self) -> None:
+        pass  # finish() is called by the runner, which reports what was written
+
+
+class _FinishBeforeOutputs:
+    """Waits for the engine's GL work before window contexts sample its picture (the GL rule
+    for objects shared between contexts). First in the output list."""
+
+    name = "sync"
+
+    def present(self, show: Show) -> None:
+        show.engine.ctx.finish()
+
+    def close(self) -> None:
+        pass
+
+
+def parse_size(text: str, what: str = "size") -> tuple[int, int]:
+    """'640x360' -> (640, 360). Raises ShowError naming `what`. Any thread."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ShowError(f"{what} '{text}' must look like 640x360") from None
+    if not (16 <= w <= 16384 and 16 <= h <= 16384):
+        raise ShowError(f"{what} '{text}' is out of range: 16x16 to 16384x16384")
+    return w, h
+
+
+def parse_corners(text: str) -> tuple[tuple[float, float], ...]:
+    """'0,0 1,0 1,1 0,1' -> four (x, y) corners (top-left, top-right, bottom-right, bottom-left)."""
+    try:
+        pts = tuple(tuple(float(v) for v in pair.split(",")) for pair in text.split())
+    except ValueError:
+        pts = ()
+    if len(pts) != 4 or any(len(p) != 2 for p in pts):
+        raise ShowError(f"--corners '{text}' must be four x,y pairs separated by spaces: top-left "
+                        "top-right bottom-right bottom-left, e.g. '0,0 1,0 1,1 0,1'")
+    return pts  # type: ignore[return-value]
+
+
+def add_run_parser(subparsers) -> argparse.ArgumentParser:
+    """Register `echoel run` on the CLI's sub-parsers (main thread)."""
+    p = subparsers.add_parser(
+        "run", help="play scenes live: a program window, an operator monitor, or headless",
+        description="Play SCENE(s) or a set list live. With a display: a program window (the "
+        "projector) and an operator monitor (program, next scene, HUD). Without one (or with "
+        "--headless): renders in real time into an mp4 and a contact sheet and prints a report. "
+        "Keys: " + "; ".join(f"{k}: {v}" for k, v in KEY_HELP))
+    add_live_arguments(p)
+    p.add_argument("scenes", nargs="*", metavar="SCENE",
+                   help="scene names or files, or set list files (default: the bundled show scenes)")
+    p.set_defaults(func=cmd_run)
+    return p
+
+
+def add_live_arguments(p: argparse.ArgumentParser, *, demo: bool = False) -> None:
+    """The options `run` and `demo` share."""
+    add = p.add_argument
+    if not demo:
+        add("--audio", metavar="FILE", help="react to this audio file, looping (default: the demo track)")
+        add("--size", default="640x360", help="render size WIDTHxHEIGHT (default 640x360)")
+        add("--fps", type=float, default=30.0, help="target frames per second (default 30)")
+        add("--duration", type=float, metavar="SECONDS",
+            help="stop after this many seconds (headless default: the audio's length)")
+        add("--out", metavar="OUT.mp4", help="headless: video to write (default out/run.mp4)")
+    add("--no-audio", action="store_true", help="no audio: the scenes run on their own")
+    add("--headless", action="store_true", help="render headless even when a display is available")
+    add("--sheet", metavar="PNG", help="headless: contact sheet to write (default next to the video)")
+    add("--fade", type=float, help=f"crossfade seconds between scenes (default {DEFAULT_FADE_S:g}, "
+        "or the set list's)")
+    add("--fullscreen", action="store_true", help="program output fullscreen (default windowed)")
+    add("--monitor", metavar="N|NAME", help="monitor for the fullscreen program output: index or name")
+    add("--window-size", default="960x540", help="program window size when windowed (default 960x540)")
+    add("--no-vsync", action="store_true", help="do not wait for the vertical blank")
+    add("--flip", choices=("none", "h", "v", "hv"), default="none", help="mirror the program output")
+    add("--rotate", type=int, choices=(0, 90, 180, 270), default=0, help="rotate the program output")
+    add("--corners", metavar="'x,y x,y x,y x,y'",
+        help="corner-pin (keystone) of the program output: where its top-left, top-right, "
+             "bottom-right and bottom-left corners land, 0..1 of the window")
+    add("--no-operator", action="store_true", help="no operator monitor window")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """`echoel run`: play the set list live (windowed) or headless in real time."""
+    setlist = SetList.from_args(args.scenes)
+    audio_path = None if args.no_audio else (Path(args.audio) if args.audio else None)
+    return _run_live(args, setlist, audio_path, default_out=Path("out/run.mp4"))
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """`echoel demo`: the demo scene live with the demo track; headless without a display.
+
+    Uses the demo parser's options (out, size, fps, duration, audio) plus the live options when
+    present (`add_live_arguments(p, demo=True)`).
+    """
+    from live.cli import DEMO_SCENE
+
+    setlist = SetList("demo", (find_scene(DEMO_SCENE),))
+    audio_path = None if getattr(args, "no_audio", False) else (Path(args.audio) if args.audio else None)
+    return _run_live(args, setlist, audio_path, default_out=Path(getattr(args, "out", None) or "out/demo.mp4"))
+
+
+def _run_live(args: argparse.Namespace, setlist: SetList, audio_path: Path | None, default_out: Path) -> int:
+    from live.audio.demo_track import ensure_demo_track
+    from live.render.context import create_headless_context
+    from live.render.outputs.headless import HeadlessOutput
+    from live.render.outputs.transform import OutputTransform
+    from live.render.outputs.window import GlfwHost, OutputSpec, WindowError, display_available
+
+    size = parse_size(str(getattr(args, "size", "640x360")))
+    fps = float(getattr(args, "fps", 30.0))
+    if not (math.isfinite(fps) and 1.0 <= fps <= 240.0):
+        raise ShowError(f"--fps {fps:g} must be from 1 to 240")
+    fade = args.fade if getattr(args, "fade", None) is not None else (
+        setlist.fade if setlist.fade is not None else DEFAULT_FADE_S)
+    duration = getattr(args, "duration", None)
+    if duration is not None and not (math.isfinite(duration) and duration > 0):
+        raise ShowError(f"--duration {duration} must be a positive number of seconds")
+    flip = getattr(args, "flip", "none") or "none"
+    transform = OutputTransform(flip_h="h" in flip, flip_v="v" in flip, rotate=getattr(args, "rotate", 0) or 0,
+                                corners=parse_corners(args.corners) if getattr(args, "corners", None) else None)
+    monitor_sel = getattr(args, "monitor", None)
+    if monitor_sel is not None and monitor_sel.isdigit():
+        monitor_sel = int(monitor_sel)
+    program_spec = OutputSpec("program", monitor=monitor_sel, fullscreen=bool(getattr(args, "fullscreen", False)),
+                              size=parse_size(getattr(args, "window_size", "960x540"), "--window-size"),
+                              vsync=not getattr(args, "no_vsync", False), transform=transform)
+    if not getattr(args, "no_audio", False) and audio_path is None:
+        audio_path = ensure_demo_track()
+    audio = FilePlayback.open(audio_path) if audio_path is not None else None
+
+    host = None
+    why_headless = None
+    if getattr(args, "headless", False):
+        why_headless = "--headless"
+    elif not display_available():
+        why_headless = "no display (DISPLAY and WAYLAND_DISPLAY are not set)"
+    else:
+        try:
+            host = GlfwHost()
+        except WindowError as exc:
+            why_headless = f"cannot open windows: {exc}"
+    clock = WallClock()
+    parts = PartRegistry(time_source=clock.now)
+    ctx = host.ctx if host is not None else create_headless_context()
+    engine = Engine(ctx, size, clock, parts=parts)
+    headless = None
+    show = None
+    try:
+        outputs: list = []
+        preview = None
+        if host is not None:
+            show_ref: list[Show] = []
+            on_key = lambda ev: show_ref[0].post_key(ev.name) if show_ref else None  # noqa: E731
+            outputs.append(_FinishBeforeOutputs())
+            program = _open_program_window(host, program_spec, on_key, parts)
+            if program is not None:
+                outputs.append(WindowProgramOutput(program))
+            if not getattr(args, "no_operator", False):
+                monitor = _open_monitor(host, on_key, parts)
+                if monitor is not None:
+                    outputs.append(MonitorOutput(monitor))
+                    preview = NextPreview(ctx, clock)
+            if program is None and len(outputs) == 1:
+                why_headless = "no window could be opened"
+        if host is None or why_headless:
+            out = Path(getattr(args, "out", None) or default_out)
+            sheet = Path(args.sheet) if getattr(args, "sheet", None) else out.with_name(out.stem + "-contact.png")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if duration is None:
+                duration = audio.duration if audio is not None else 60.0
+            print(f"echoel: rendering headless in real time ({why_headless}): {size[0]}x{size[1]} at "
+                  f"{fps:g} fps for {duration:.0f} s -> {out}, {sheet}", flush=True)
+            parts.degraded("output.program", f"headless: {why_headless}")
+            headless = HeadlessOutput(size, int(round(fps)), video=out, sheet=sheet, duration=duration,
+                                      audio=audio.samples if audio is not None else None,
+                                      audio_rate=audio.sr if audio is not None else ANALYSIS_RATE)
+            outputs.append(HeadlessShowOutput(headless))
+        show = Show(engine, setlist, fade=fade, audio=audio, fps=fps, preview=preview, outputs=outputs)
+        if host is not None:
+            show_ref.append(show)
+        if audio is not None:
+            parts.ok("audio", f"file {audio.name} (looping)")
+        show.start()
+        previous = _install_sigint(show)
+        try:
+            pacer = FramePacer(clock, fps)
+            report = show.run(duration=duration, pacer=pacer,
+                              poll=(lambda: _poll_windows(host, show)) if host is not None else None)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        print("\n".join(["echoel: show report"] + ["  " + line for line in report.lines()]))
+        if headless is not None:
+            result = headless.finish()
+            if result.video:
+                print(f"  video: {result.video.resolve()} ({result.frames_encoded} frames)")
+            if result.contact_sheet:
+                print(f"  contact sheet: {result.contact_sheet.resolve()}")
+            for err in result.errors:
+                print(f"  error: {err}")
+        return 0
+    finally:
+        if show is not None:
+            show.close()
+        if host is not None:
+            host.make_current()
+        engine.release()
+        if host is not None:
+            host.close()
+        else:
+            ctx.release()
+
+
+def _open_program_window(host, spec, on_key, parts: PartRegistry):
+    """Open the program window; on failure try windowed, then give up (the show still runs)."""
+    from live.render.outputs.window import OutputSpec, WindowError
+
+    try:
+        window = host.open_window(spec, on_key)
+        if window.note:
+            parts.degraded("output.program", window.note)
+        else:
+            parts.ok("output.program", window.monitor_name or f"window {spec.size[0]}x{spec.size[1]}")
+        return window
+    except WindowError as exc:
+        log.error("program output: %s", exc)
+        if spec.fullscreen:
+            try:
+                windowed = OutputSpec(spec.name, None, False, spec.size, spec.vsync, spec.transform)
+                window = host.open_window(windowed, on_key)
+                parts.degraded("output.program", f"fullscreen failed ({exc}); windowed")
+                return window
+            except WindowError as exc2:
+                exc = exc2
+        parts.failed("output.program", str(exc))
+        return None
+
+
+def _open_monitor(host, on_key, parts: PartRegistry):
+    from live.render.outputs.monitor import MonitorView
+    from live.render.outputs.window import OutputSpec, WindowError
+
+    try:
+        window = host.open_window(OutputSpec("monitor", size=(960, 540), vsync=False), on_key,
+                                  title="echoel operator monitor")
+        view = MonitorView(window)
+        host.make_current()
+        parts.ok("output.monitor", "window")
+        return view
+    except (WindowError, RuntimeError) as exc:
+        log.error("operator monitor: %s", exc)
+        parts.failed("output.monitor", str(exc))
+        host.make_current()
+        return None
+
+
+def _poll_windows(host, show: Show) -> None:
+    """Between frames: window events, and monitors that went away."""
+    host.poll_events()
+    events = host.take_monitor_events()
+    if any(kind == "disconnected" for kind, _ in events):
+        from live.render.outputs.window import list_monitors
+
+        names = {m.name for m in list_monitors()}
+        for window in list(host.windows):
+            if window.spec.fullscreen and (window.monitor_name is None or window.monitor_name not in names):
+                window.go_windowed(f"monitor gone ({', '.join(n for k, n in events if k == 'disconnected')}); "
+                                   "windowed on the primary monitor")
+                show.parts.degraded(f"output.{window.spec.name}", window.note)
+    host.make_current()
+
+
+def _install_sigint(show: Show):
+    """Ctrl+C in the terminal asks before stopping, like Ctrl+Q in the window (main thread)."""
+    def handler(_sig, _frame) -> None:
+        show.post("quit")  # the render loop logs the prompt
+
+    try:
+        return signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread (tests): leave the default handler
+        return signal.getsignal(signal.SIGINT)
