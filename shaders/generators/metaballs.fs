@@ -41,7 +41,10 @@ void main() {
         float k = float(i);
         vec2 centre = spread * vec2(0.55 * aspect * sin(t * (0.6 + 0.13 * k) + k * 2.1),
                                     0.38 * cos(t * (0.45 + 0.11 * k) + k * 1.3));
-        centre += 0.01 * shiver * vec2(sin(k * 12.9 + TIME * 40.0), cos(k * 7.1 + TIME * 37.0));
+        // Triangle waves instead of sin/cos: the shiver needs no smoothness, and this loop
+        // runs per pixel per blob, where every transcendental counts on a CPU rasteriser.
+        vec2 jitter = abs(fract(vec2(k * 0.37 + TIME * 6.4, k * 0.61 + TIME * 5.9)) - 0.5) * 4.0 - 1.0;
+        centre += 0.01 * shiver * jitter;
         float r = size * (1.0 + swell * bass * 0.6) * (0.8 + 0.4 * fract(k * 0.618));
         vec2 d = p - centre;
         float d2 = max(dot(d, d), 1e-6);
