@@ -298,7 +298,11 @@ class _Worker:
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
         threading.Thread(target=self._read_answers, name="validator-stdout", daemon=True).start()
         threading.Thread(target=self._read_stderr, name="validator-stderr", daemon=True).start()
-        hello = self._next(start_timeout)
+        try:
+            hello = self._next(start_timeout)
+        except (_Timeout, _Died):
+            self.kill()  # never leave a half-started worker behind
+            raise
         self.ready = bool(hello.get("ready"))
         self.renderer = str(hello.get("renderer", ""))
         self.error = str(hello.get("error", ""))
@@ -638,16 +642,21 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Run ``echoel validate``: print one line per file; 2 when any fails, else 0."""
+    """Run ``echoel validate``: one line per file; 2 when any fails, 1 when the validator cannot
+    run at all, else 0."""
     failed = 0
-    with ShaderValidator(timeout=args.timeout, frames=args.frames) as validator:
-        for name in args.files:
-            if str(name).endswith(".toml"):
-                results = validate_scene_file(name, validator=validator)
-            else:
-                results = [validator.validate(name)]
-            for result in results:
-                failed += _print_result(result)
+    try:
+        with ShaderValidator(timeout=args.timeout, frames=args.frames) as validator:
+            for name in args.files:
+                if str(name).endswith(".toml"):
+                    results = validate_scene_file(name, validator=validator)
+                else:
+                    results = [validator.validate(name)]
+                for result in results:
+                    failed += _print_result(result)
+    except ValidatorError as exc:
+        print(f"echoel: validate: {exc}", file=sys.stderr)
+        return 1
     return 2 if failed else 0
 
 
@@ -676,12 +685,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m live.render.validate",
                                      description="Validate shader and scene files.")
     _add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return cmd_validate(args)
-    except ValidatorError as exc:
-        print(f"validate: error: {exc}", file=sys.stderr)
-        return 1
+    return cmd_validate(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -44,10 +44,12 @@ void main() {
 
 def flat(rgb, *, include: bool = False) -> str:
     """A shader drawing one colour; with `include`, the colour comes from inc/colour.glsl."""
+    header = '/*{ "ISFVSN": "2" }*/\n'
     if include:
-        return '/*{ "ISFVSN": "2" }*/\n#include "inc/colour.glsl"\nvoid main() {\n    gl_FragColor = vec4(COLOUR, 1.0);\n}\n'
+        return (header + '#include "inc/colour.glsl"\n'
+                + "void main() {\n    gl_FragColor = vec4(COLOUR, 1.0);\n}\n")
     r, g, b = rgb
-    return f'/*{{ "ISFVSN": "2" }}*/\nvoid main() {{\n    gl_FragColor = vec4({r:.1f}, {g:.1f}, {b:.1f}, 1.0);\n}}\n'
+    return header + f"void main() {{\n    gl_FragColor = vec4({r:.1f}, {g:.1f}, {b:.1f}, 1.0);\n}}\n"
 
 
 def scene_text(source: str = "flat", name: str = "live", extra: str = "") -> str:
@@ -211,7 +213,8 @@ def test_a_change_since_validation_is_never_compiled_unvalidated(show):
 def test_each_shader_of_the_scene_is_validated_before_the_render_thread_builds_it(show, monkeypatch):
     calls = []
     original = show.reloader.validator.validate
-    monkeypatch.setattr(show.reloader.validator, "validate", lambda p: calls.append(Path(p).name) or original(p))
+    monkeypatch.setattr(show.reloader.validator, "validate",
+                        lambda p: calls.append(Path(p).name) or original(p))
     show.write("flat.fs", flat(GREEN))
     show.reload()
     show.write("flat.fs", flat(BLUE))

@@ -134,7 +134,8 @@ def test_the_worker_is_reused_between_validations(validator):
 
 
 def test_validate_shader_runs_one_shot_in_a_fresh_process(tmp_path):
-    path = write(tmp_path, "red.fs", '/*{ "ISFVSN": "2" }*/\nvoid main() { gl_FragColor = vec4(1, 0, 0, 1); }\n')
+    path = write(tmp_path, "red.fs",
+                 '/*{ "ISFVSN": "2" }*/\nvoid main() { gl_FragColor = vec4(1, 0, 0, 1); }\n')
     result = validate_shader(path, timeout=TIMEOUT)
     if result.outcome == "unavailable":
         pytest.skip(f"no OpenGL in the validator's child process: {result.message}")
@@ -166,6 +167,13 @@ def test_a_validator_whose_worker_cannot_start_says_so(tmp_path):
     v.close()
     with pytest.raises(ValidatorError, match="closed"):
         v.validate(REPO_SHADERS / "generators" / "plasma.fs")
+
+
+def test_a_worker_that_does_not_start_in_time_is_reported():
+    with ShaderValidator(start_timeout=0.001) as v:
+        with pytest.raises(ValidatorError, match="did not start within"):
+            v.validate(REPO_SHADERS / "generators" / "plasma.fs")
+        assert v.worker_pid is None
 
 
 def test_bad_settings_are_refused_with_the_allowed_values():
@@ -253,3 +261,15 @@ def test_the_command_line_prints_one_line_per_file_and_fails_on_errors(capsys, v
     assert out[0].startswith("OK   ") and out[0].split()[1].endswith("plasma.fs")
     assert out[1].startswith("FAIL ") and "broken_body.fs:8: " in out[1] and "notDeclared" in out[1]
     assert main([str(REPO_SHADERS / "generators" / "plasma.fs")]) == 0
+
+
+def test_add_parser_registers_an_echoel_validate_command(capsys, validator):
+    import argparse
+
+    from live.render.validate import add_parser
+
+    parser = argparse.ArgumentParser(prog="echoel")
+    add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["validate", str(FIXTURES / "broken_body.fs"), "--timeout", "20"])
+    assert args.func(args) == 2
+    assert "broken_body.fs:8: " in capsys.readouterr().out
