@@ -30,6 +30,9 @@ Decisions recorded here so the engine and the editor schema (scenes/schema.json)
   tuples of floats). Parameter names are GLSL identifiers; ``opacity``, ``blend``, ``enabled``
   and ``fx`` are reserved because they are layer targets of their own.
 - A mapping range ``[lo, hi]`` with lo > hi inverts the mapping.
+- A video or image layer's ``source`` is a file path, relative to the scene file's folder or
+  absolute (`LayerSpec.source_path` holds it joined); its ``params`` are fixed names
+  (`MEDIA_PARAMS`: rate, loop, start, fit) checked here, since media have no shader header.
 
 Adding a table in a later schema (``[[tracks]]``, ``[[lfos]]``, ``[transition]``...): add its
 name to `TOP_LEVEL_KEYS`, write a ``_read_<name>`` method on `_SceneReader`, call it from
@@ -58,9 +61,21 @@ BLEND_MODES = (
 LAYER_KINDS = ("shader", "effect", "feedback", "video", "image", "clip", "camera", "generated")
 #: Kinds the engine can render today; the others load, and the engine refuses them with a
 #: "not available yet" error (`unavailable_kind_error`).
-IMPLEMENTED_LAYER_KINDS = ("shader", "effect", "feedback")
+IMPLEMENTED_LAYER_KINDS = ("shader", "effect", "feedback", "video", "image")
 #: Kinds whose ``source`` names a shader (and is therefore required).
 SHADER_SOURCE_KINDS = ("shader", "effect", "feedback")
+#: Kinds whose ``source`` is a media file: a path relative to the scene file's folder, or absolute.
+MEDIA_SOURCE_KINDS = ("video", "image")
+#: How a picture fills its layer: cover (fills, crops the overflow), contain (whole picture,
+#: transparent bars), stretch (fills, ignores the aspect ratio).
+FIT_MODES = ("cover", "contain", "stretch")
+#: Playback rates a video layer accepts (1 = normal speed).
+VIDEO_RATE_RANGE = (0.25, 4.0)
+#: The parameters each media kind accepts (checked at load; media layers have no shader header).
+MEDIA_PARAMS = {
+    "video": ("rate", "loop", "start", "fit"),
+    "image": ("fit",),
+}
 #: Kinds that read another layer's output (``input``).
 INPUT_KINDS = ("effect", "feedback")
 
@@ -499,6 +514,8 @@ class LayerSpec:
     fx: tuple[FxSpec, ...] = ()
     scale: float = 1.0  # render scale relative to the output size (0.1..2)
     input: str | None = None  # effect/feedback: layer to read; None = composite of layers below
+    #: video/image: `source` joined to the scene file's folder (as written when absolute).
+    source_path: Path | None = None
 
     def fx_by_id(self, fx_id: str) -> FxSpec:
         """The fx with this id; KeyError if there is none."""
@@ -573,6 +590,33 @@ def source_name_problem(name: str) -> str | None:
             hint = f" (did you mean '{close[0]}.{rest}'?)"
     return (f"unknown source '{name}'{hint}; allowed: {', '.join(_SOURCES_FOR_PEOPLE)}, "
             f"or one of the families {', '.join(SOURCE_FAMILIES)}")
+
+
+def media_param_problem(name: str, value: Any) -> str | None:
+    """Why `value` is not allowed for media-layer parameter `name`, or None. Any thread.
+
+    Parameters: ``rate`` (playback speed, a number from 0.25 to 4), ``loop`` (true/false),
+    ``start`` (seconds into the file where playback starts and loops back to, >= 0) and
+    ``fit`` (one of FIT_MODES).
+    """
+    if name == "rate":
+        lo, hi = VIDEO_RATE_RANGE
+        if not is_finite_number(value) or not lo <= value <= hi:
+            return f"expected a playback rate from {lo:g} to {hi:g} (1 = normal speed), got " \
+                   f"{describe_value(value)}"
+    elif name == "loop":
+        if not isinstance(value, bool):
+            return f"expected true or false, got {describe_value(value)}"
+    elif name == "start":
+        if not is_finite_number(value) or value < 0:
+            return f"expected seconds from the start of the file (a number >= 0), got " \
+                   f"{describe_value(value)}"
+    elif name == "fit":
+        if value not in FIT_MODES:
+            shown = repr(value) if isinstance(value, str) else describe_value(value)
+            hint = did_you_mean(value, FIT_MODES) if isinstance(value, str) else ""
+            return f"unknown fit mode {shown}{hint}; allowed: {', '.join(FIT_MODES)}"
+    return None
 
 
 def _int_in(text: str, lo: int, hi: int) -> bool:
@@ -924,14 +968,19 @@ class _SceneReader:
         ident = self.element_id(table, path, seen, "layer")
         kind = self.choice(table, "kind", path, LAYER_KINDS, "layer kind")
         needs_shader = kind in SHADER_SOURCE_KINDS
+        source_path = None
         if needs_shader:
             source = self.shader_name(table, "source", path, required=True)
+        elif kind in MEDIA_SOURCE_KINDS:
+            source, source_path = self.media_source(table, path, kind)
         else:
             source = self.string(table, "source", path, nonempty=True)
         blend = self.choice(table, "blend", path, BLEND_MODES, "blend mode", default="normal")
         opacity = self.number(table, "opacity", path, 0.0, 1.0, default=1.0)
         enabled = self.boolean(table, "enabled", path, default=True)
         params = self.params(table, path)
+        if kind in MEDIA_PARAMS:
+            self.media_params(kind, params, path)
         scale = self.number(table, "scale", path, *SCALE_RANGE, default=1.0)
         input_ = self.layer_input(table, path, ident, kind, below)
         fx_seen: dict[str, int] = {}
@@ -939,7 +988,38 @@ class _SceneReader:
         for j, fx_table in enumerate(self.array_of_tables(table, "fx", path, "layers.fx")):
             fx.append(self.fx(fx_table, path + ("fx", j), fx_seen))
         return LayerSpec(id=ident, kind=kind, source=source, blend=blend, opacity=opacity,
-                         enabled=enabled, params=params, fx=tuple(fx), scale=scale, input=input_)
+                         enabled=enabled, params=params, fx=tuple(fx), scale=scale, input=input_,
+                         source_path=source_path)
+
+    def media_source(self, table: dict, path: Path_, kind: str) -> tuple[str, Path]:
+        """A video/image layer's file: required; relative paths start at the scene's folder.
+
+        Whether the file exists and decodes is checked when the layer is built (the engine),
+        because reading scenes does no I/O beyond the scene file itself.
+        """
+        if "source" not in table:
+            raise self.error(path + ("source",), f"missing required key 'source': the {kind} "
+                             "file to show, relative to the scene file's folder or absolute")
+        value = self.string(table, "source", path, nonempty=True)
+        assert value is not None
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise self.error(path + ("source",), "a file path must not contain control characters")
+        file = Path(value).expanduser()
+        if not file.is_absolute():
+            file = (self.path.parent if self.path is not None else Path(".")) / file
+        return value, file
+
+    def media_params(self, kind: str, params: dict, path: Path_) -> None:
+        """Check the parameters of a video or image layer (their names, types and ranges)."""
+        allowed = MEDIA_PARAMS[kind]
+        for name, value in params.items():
+            vpath = path + ("params", name)
+            if name not in allowed:
+                raise self.error(vpath, f"unknown {kind} parameter '{name}'"
+                                 f"{did_you_mean(name, allowed)}; allowed: {', '.join(allowed)}")
+            problem = media_param_problem(name, value)
+            if problem:
+                raise self.error(vpath, problem)
 
     def layer_input(self, table: dict, path: Path_, ident: str, kind: str,
                     below: list[LayerSpec]) -> str | None:

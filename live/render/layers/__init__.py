@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from live.render.layers.base import FrameInputs, Layer
+from live.render.layers.image import ImageLayer
 from live.render.layers.shader import ShaderLayer
+from live.render.layers.video import VideoLayer
 
 #: Layer classes by the `kind` of a scene's `[[layers]]` entry.
 LAYER_CLASSES: dict[str, type[Layer]] = {
     "shader": ShaderLayer,
     "effect": ShaderLayer,
     "feedback": ShaderLayer,
+    "video": VideoLayer,
+    "image": ImageLayer,
 }
 
-__all__ = ["FrameInputs", "LAYER_CLASSES", "Layer", "ShaderLayer"]
+__all__ = ["FrameInputs", "ImageLayer", "LAYER_CLASSES", "Layer", "ShaderLayer", "VideoLayer"]
