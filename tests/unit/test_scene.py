@@ -584,3 +584,71 @@ def test_bundled_scene_dirs_point_at_repo_and_data_dir(tmp_path):
     dirs = sc.bundled_scene_dirs(tmp_path)
     assert dirs == [ROOT / "scenes", tmp_path / "scenes"]
     assert sc.bundled_scene_dirs()[1] == Path.home() / ".local/share/echoel/scenes"
+
+
+# ---------------------------------------------------------------------------------------------
+# Video and image layers: a file path as source, fixed parameter names.
+
+MEDIA = """schema = 1
+[scene]
+name = "m"
+[[layers]]
+id = "v"
+kind = "{kind}"
+{source}
+{params}
+"""
+
+
+def media_text(kind: str = "video", source: str = 'source = "clips/loop.mov"', params: str = "") -> str:
+    return MEDIA.format(kind=kind, source=source, params=params)
+
+
+def test_media_kinds_are_implemented():
+    assert {"video", "image"} <= set(IMPLEMENTED_LAYER_KINDS)
+
+
+def test_media_source_is_relative_to_the_scene_folder(tmp_path):
+    (tmp_path / "show").mkdir()
+    path = tmp_path / "show" / "s.toml"
+    path.write_text(media_text(params='params = { rate = 0.5, loop = false, start = 1.5, fit = "contain" }'),
+                    encoding="utf-8")
+    layer = load_scene(path).layers[0]
+    assert layer.source == "clips/loop.mov"
+    assert layer.source_path == tmp_path / "show" / "clips" / "loop.mov"
+    assert layer.params == {"rate": 0.5, "loop": False, "start": 1.5, "fit": "contain"}
+    absolute = parse_scene(media_text(kind="image", source=f'source = "{tmp_path}/a.png"'), path)
+    assert absolute.layers[0].source_path == tmp_path / "a.png"
+
+
+@pytest.mark.parametrize("kind, source, params, key, parts", [
+    ("video", "", "", "layers[0].source", ["missing required key 'source'", "relative to the scene"]),
+    ("video", 'source = ""', "", "layers[0].source", ["must not be empty"]),
+    ("image", 'source = "a\\u0007.png"', "", "layers[0].source", ["control characters"]),
+    ("video", None, "params = { speed = 2.0 }", "layers[0].params.speed",
+     ["unknown video parameter 'speed'", "allowed: rate, loop, start, fit"]),
+    ("video", None, "params = { rat = 2.0 }", "layers[0].params.rat", ["did you mean 'rate'?"]),
+    ("video", None, "params = { rate = 8 }", "layers[0].params.rate", ["from 0.25 to 4", "(8)"]),
+    ("video", None, "params = { rate = -1.0 }", "layers[0].params.rate", ["from 0.25 to 4"]),
+    ("video", None, 'params = { loop = "yes" }', "layers[0].params.loop", ["true or false"]),
+    ("video", None, "params = { start = -2 }", "layers[0].params.start", [">= 0"]),
+    ("video", None, 'params = { fit = "cove" }', "layers[0].params.fit",
+     ["unknown fit mode 'cove'", "did you mean 'cover'?", "allowed: cover, contain, stretch"]),
+    ("image", None, "params = { rate = 2.0 }", "layers[0].params.rate",
+     ["unknown image parameter 'rate'", "allowed: fit"]),
+    ("image", None, "params = { fit = 3 }", "layers[0].params.fit", ["an integer (3)"]),
+])
+def test_media_layer_errors_name_key_and_allowed(kind, source, params, key, parts):
+    text = media_text(kind=kind, params=params) if source is None else media_text(kind, source, params)
+    err = error_of(text)
+    assert err.key == key, str(err)
+    assert err.line is not None
+    for part in parts:
+        assert part in str(err), f"{part!r} not in {err}"
+
+
+def test_media_rate_can_be_a_mapping_target_by_name():
+    spec = parse_scene(media_text(params="params = { rate = 1.0 }")
+                       + '[[mappings]]\nsource = "audio.bass"\ntarget = "layers.v.rate"\nrange = [0.5, 2.0]\n',
+                       "t.toml")
+    assert spec.mappings[0].target == "layers.v.rate"
