@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from live.gen.errors import RequestError
@@ -44,6 +44,8 @@ class GenerationRequest:
         prompt_embeds: precomputed text-encoder output (a torch tensor, batch 1), instead of a prompt.
         negative_prompt_embeds: precomputed negative embeddings, used with `prompt_embeds`.
         max_sequence_length: tokens the text encoder reads; a longer prompt is an error, not cut.
+        decode: False skips the VAE and returns the final latents instead of frames (benchmarks,
+            latent-space feedback).
     """
 
     prompt: str | None = None
@@ -61,7 +63,7 @@ class GenerationRequest:
     prompt_embeds: Any = None
     negative_prompt_embeds: Any = None
     max_sequence_length: int = 512
-    extra: dict = field(default_factory=dict)
+    decode: bool = True
 
 
 def parse_size(text: str) -> tuple[int, int]:

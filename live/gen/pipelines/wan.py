@@ -55,7 +55,8 @@ class GenerationResult:
     """A generated clip and how it was made.
 
     Attributes:
-        frames: (frames, height, width, 3) float32 in 0..1.
+        frames: (frames, height, width, 3) float32 in 0..1; with `decode=False` the latents
+            (channels, latent frames, height/8 or /16, width/8 or /16) instead.
         fps: the model's frame rate.
         steps, guidance, guidance_2: the values actually used (defaults filled in).
         styles: (style, weight) pairs of the morph, empty without styles.
@@ -273,7 +274,7 @@ class WanGenerator:
                 prompt_embeds=prompt_embeds, negative_prompt_embeds=negative_embeds, height=request.height,
                 width=request.width, num_frames=request.frames, num_inference_steps=steps,
                 guidance_scale=guidance, generator=torch.Generator("cpu").manual_seed(request.seed),
-                output_type="np", max_sequence_length=request.max_sequence_length,
+                output_type="np" if request.decode else "latent", max_sequence_length=request.max_sequence_length,
             )
             if guidance_2 is not None:
                 kwargs["guidance_scale_2"] = guidance_2
@@ -304,7 +305,10 @@ class WanGenerator:
                 raise
             done = clock()
 
-        frames = np.asarray(output.frames[0], dtype=np.float32)
+        if request.decode:
+            frames = np.asarray(output.frames[0], dtype=np.float32)
+        else:  # latents (channels, latent frames, h, w)
+            frames = output.frames[0].float().cpu().numpy()
         calls = sum(self._calls[n] - calls_before[n] for n in EXPERTS)
         teacache: dict[str, dict[str, int]] = {}
         computed = calls
