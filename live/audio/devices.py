@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -138,15 +139,49 @@ def find_device(name: str | None, kind: str = "input", host_api: str | None = No
         "give more of the name or --host-api")
 
 
-def rescan(backend: Any = None) -> None:
+#: Seconds a PortAudio rescan may take before it is given up as stuck.
+RESCAN_TIMEOUT_S = 5.0
+# Set once a rescan hung: PortAudio is then unusable in this process (see `rescan`).
+_stuck_reason: str | None = None
+
+
+def rescan(backend: Any = None, timeout_s: float = RESCAN_TIMEOUT_S) -> None:
     """Make PortAudio scan the devices again (terminate, then initialise).
 
-    Every open stream of this process is invalid afterwards: close them all first. Supervisor
-    thread only.
+    Every open stream of this process is invalid afterwards: close them all first. The work runs
+    on a helper thread and is given up after `timeout_s`: PortAudio's JACK host API blocks forever
+    in terminate when the JACK server died while a stream was open (measured with Debian's
+    PortAudio 19.6), and the show must not hang with it. After that, PortAudio stays unusable in
+    this process and every later rescan fails at once. Supervisor thread.
+
+    Raises:
+        AudioDeviceError: the rescan is stuck (now or since an earlier attempt), or PortAudio is
+            not available.
     """
+    global _stuck_reason
+    if _stuck_reason is not None:
+        raise AudioDeviceError(_stuck_reason)
     sd = backend if backend is not None else import_sounddevice()
-    sd._terminate()
-    sd._initialize()
+    done = threading.Event()
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            sd._terminate()
+            sd._initialize()
+        except BaseException as exc:  # reported to the caller below
+            failure.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="echoel-portaudio-rescan", daemon=True).start()
+    if not done.wait(timeout_s):
+        _stuck_reason = (f"PortAudio did not finish rescanning devices within {timeout_s:g} s (a JACK "
+                         "server that went away while a stream was open leaves it stuck); restart "
+                         "echoel to reconnect the audio input")
+        raise AudioDeviceError(_stuck_reason)
+    if failure:
+        raise AudioDeviceError(f"PortAudio rescan failed: {failure[0]}")
 
 
 def format_devices(devices: list[DeviceInfo], outputs: bool = False) -> str:

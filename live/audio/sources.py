@@ -29,6 +29,8 @@ import enum
 import logging
 import math
 import os
+import threading
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence, runtime_checkable
@@ -52,6 +54,8 @@ DEFAULT_BLOCKSIZE = 256
 DEFAULT_RING_SECONDS = 2.0
 #: Sample rates tried, in order, after the asked one and the device's default.
 FALLBACK_RATES = (48000.0, 44100.0)
+#: Seconds to wait for PortAudio to release a stream before leaving it to a background thread.
+RELEASE_TIMEOUT_S = 2.0
 
 
 class SourceState(str, enum.Enum):
@@ -353,11 +357,9 @@ class SoundDeviceSource:
         self._stopping = True
         stream, self._stream = self._stream, None
         if stream is not None:
-            for op in ("abort", "close"):
-                try:
-                    getattr(stream, op)()
-                except Exception as exc:  # a dead server or device: nothing left to release
-                    log.debug("closing input stream: %s failed: %s", op, exc)
+            # A stream that died with its device or server may never confirm: do not wait long.
+            lost = self._state == SourceState.LOST
+            release_stream(stream, f"input '{self.name}'", 0.25 if lost else RELEASE_TIMEOUT_S)
         if self._state == SourceState.RUNNING:
             self._state = SourceState.STOPPED
 
@@ -420,6 +422,31 @@ class SoundDeviceSource:
             nonfinite_samples=cond.stats.nonfinite_samples if cond else 0,
             denormal_samples=cond.stats.denormal_samples if cond else 0,
             device_latency_s=self._device_latency, latency_s=self.latency_s, notes=tuple(self.notes))
+
+
+def release_stream(stream: Any, what: str, timeout_s: float = RELEASE_TIMEOUT_S) -> bool:
+    """Abort and close a PortAudio stream without letting a dead device hang the caller.
+
+    The work runs on a helper thread; after `timeout_s` it is left there (PortAudio's JACK host
+    API never returns from abort when the JACK server died). Returns True when it finished.
+    Analysis or supervisor thread.
+    """
+    done = threading.Event()
+
+    def work() -> None:
+        for op in ("abort", "close"):
+            try:
+                getattr(stream, op)()
+            except Exception as exc:  # a dead server or device: nothing left to release
+                log.debug("releasing %s: %s failed: %s", what, op, exc)
+        done.set()
+
+    threading.Thread(target=work, name="echoel-stream-release", daemon=True).start()
+    if done.wait(timeout_s):
+        return True
+    log.warning("releasing the audio stream of %s did not finish within %g s; left to a "
+                "background thread", what, timeout_s)
+    return False
 
 
 def _input_latency(stream: Any) -> float:
@@ -617,11 +644,7 @@ class FileSource:
         """Stop playing and close the monitor output; safe to call twice."""
         stream, self._monitor_stream = self._monitor_stream, None
         if stream is not None:
-            for op in ("abort", "close"):
-                try:
-                    getattr(stream, op)()
-                except Exception as exc:
-                    log.debug("closing monitor stream: %s failed: %s", op, exc)
+            release_stream(stream, f"monitor '{self.monitor}'")
         if self._state == SourceState.RUNNING:
             self._state = SourceState.STOPPED
 
@@ -939,7 +962,7 @@ class InputSupervisor:
 
     def __init__(self, open_source: Callable[[], AudioSource], *, clock: Clock, parts: Any = None,
                  part: str = "audio", retry_s: float = 2.0, stall_s: float = 0.5,
-                 rescan: Callable[[], None] | None = None) -> None:
+                 rescan: Callable[[], None] | None = None, background_rescan: bool = True) -> None:
         if not retry_s > 0 or not stall_s > 0:
             raise ValueError(f"retry_s and stall_s must be positive, got {retry_s!r}, {stall_s!r}")
         self._open = open_source
@@ -949,10 +972,13 @@ class InputSupervisor:
         self.retry_s = float(retry_s)
         self.stall_s = float(stall_s)
         self._rescan = rescan
+        self._background_rescan = background_rescan
+        self._rescan_job: threading.Thread | None = None
+        self._rescan_error: list[BaseException] = []
         self.source: AudioSource = NullSource(clock, reason="not started")
         self.losses = 0
         self.reconnects = 0
-        self.events: list[SupervisorEvent] = []
+        self.events: deque[SupervisorEvent] = deque(maxlen=64)  # the latest switches
         self.last_error = ""
         self._out = 0  # next frame index on the continuous timeline
         self._next_retry = 0.0
@@ -1009,8 +1035,12 @@ class InputSupervisor:
                 self._last_progress = now
             elif now - self._last_progress > self.stall_s:
                 self._lose(f"no audio for {now - self._last_progress:.1f} s")
+        elif self._rescan_job is not None:
+            if not self._rescan_job.is_alive():  # the background rescan has finished
+                self._rescan_job = None
+                self._after_rescan()
         elif now >= self._next_retry:
-            self._try_open(first=False)
+            self._retry()
 
     # ------------------------------------------------------------------ internals
     def _now(self) -> float:
@@ -1032,25 +1062,55 @@ class InputSupervisor:
         self._to_null(f"'{name}' lost ({why})", "lost")
 
     def _to_null(self, reason: str, kind: str) -> None:
+        was_live = self._live
         self._live = False
-        self.last_error = reason
         now = self._now()
         self.events.append(SupervisorEvent(now, kind, reason))
-        self.source = NullSource(self.clock, reason=reason)
-        self.source.start()
+        if was_live or not isinstance(self.source, NullSource):
+            # Keep the silent timeline running across failed retries; restart it after a loss.
+            self.source = NullSource(self.clock, reason=reason)
+            self.source.start()
+        else:
+            self.source.reason = reason
+            self.source.start()  # no-op when already pacing
         self._next_retry = now + self.retry_s
         message = f"{NO_AUDIO_INPUT}: {reason}; retrying every {self.retry_s:g} s"
-        log.warning("%s", message)
+        if reason != self.last_error:  # one line per new problem, not one per retry
+            log.warning("%s", message)
+        self.last_error = reason
         if self.parts is not None:
             self.parts.degraded(self.part, message)
 
+    def _retry(self) -> None:
+        self._close_current()
+        if self._rescan is None:
+            self._try_open(first=False)
+            return
+        self._rescan_error = []
+        if not self._background_rescan:
+            self._run_rescan()
+            self._after_rescan()
+            return
+        # A rescan can take seconds (or hang, see devices.rescan): keep reading silence meanwhile.
+        self._rescan_job = threading.Thread(target=self._run_rescan, name="echoel-input-rescan",
+                                            daemon=True)
+        self._rescan_job.start()
+
+    def _run_rescan(self) -> None:
+        try:
+            self._rescan()
+        except Exception as exc:  # handed to _after_rescan on the supervisor's thread
+            self._rescan_error.append(exc)
+
+    def _after_rescan(self) -> None:
+        if self._rescan_error:
+            # A stuck PortAudio: opening a stream now could crash the process.
+            self._to_null(f"cannot rescan the audio devices ({self._rescan_error[0]})", "open-failed")
+            return
+        self._try_open(first=False)
+
     def _try_open(self, first: bool) -> None:
         self._close_current()
-        if not first and self._rescan is not None:
-            try:
-                self._rescan()
-            except Exception as exc:
-                log.debug("device rescan failed: %s", exc)
         try:
             src = self._open()
             if getattr(src, "state", SourceState.RUNNING) == SourceState.IDLE:
