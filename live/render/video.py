@@ -1,7 +1,7 @@
 """Writing rendered frames: H.264 mp4 with the audio muxed in (PyAV), and PNG files.
 
-Runs on whichever thread owns the writer (the offline renderer's thread; the live recorder gets its
-own thread in a later issue). No GL here: it takes numpy arrays.
+Runs on whichever thread owns the writer (the offline renderer's thread, the live recorder's and
+the headless sink's writer threads). No GL here: it takes numpy arrays.
 """
 
 from __future__ import annotations
@@ -60,18 +60,31 @@ class Mp4Writer:
             self._audio_rate = audio_rate
         self._pts = 0
 
-    def write_frame(self, rgb: np.ndarray) -> None:
-        """Encode one frame, uint8 (height, width, 3), top row first."""
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        frame.pts = self._pts
-        self._pts += 1
+    def write_frame(self, rgb: np.ndarray, pts: int | None = None) -> None:
+        """Encode one frame, uint8 (height, width, 3 or 4), top row first.
+
+        `pts` is the frame's slot in 1/fps units (default: the slot after the previous frame);
+        skipping slots holds the previous picture there (variable frame rate). An RGBA frame's
+        alpha is ignored (converted to yuv420p inside the encoder's scaler, which saves a copy).
+        """
+        image = np.ascontiguousarray(rgb)
+        fmt = "rgba" if image.ndim == 3 and image.shape[2] == 4 else "rgb24"
+        frame = av.VideoFrame.from_ndarray(image, format=fmt)
+        frame.pts = self._pts if pts is None else int(pts)
+        self._pts = frame.pts + 1
         for packet in self._video.encode(frame):
             self._container.mux(packet)
 
-    def write_audio(self, samples: np.ndarray) -> None:
-        """Encode audio, float32 (n, channels) at the rate given to the constructor."""
+    def write_audio(self, samples: np.ndarray, pts: int | None = None) -> None:
+        """Encode audio, float32 (n, channels) at the rate given to the constructor.
+
+        `pts` is the first sample's position in samples (default: right after the previous
+        block); audio must stay contiguous, so fill gaps with silence rather than skipping.
+        """
         if self._audio is None or len(samples) == 0:
             return
+        if pts is not None:
+            self._audio_pts = int(pts)
         x = np.asarray(samples, dtype=np.float32)
         if x.ndim == 1:
             x = x[:, None]
