@@ -242,3 +242,131 @@ def _default_index(sd: Any, kind: str) -> int:
 
 def _names(devices: list[DeviceInfo]) -> str:
     return ", ".join(f"'{d.name}' ({d.host_api})" for d in devices)
+
+
+# ---------------------------------------------------------------------------------------------
+# A private JACK server with the dummy driver: end-to-end capture tests, latency benchmarks and
+# rehearsing without a sound card. Named servers (`jackd -n NAME`) keep it apart from any JACK
+# server the machine already runs; clients find it through $JACK_DEFAULT_SERVER.
+class JackUnavailableError(RuntimeError):
+    """A JACK dummy server cannot run here (no jackd, or it did not come up); says why."""
+
+
+class JackDummyServer:
+    """`jackd -n NAME -d dummy -r RATE -p PERIOD`, started and stopped by this object.
+
+    Use as a context manager. `env` is the environment for client processes (it names the
+    server). Main thread of a test or benchmark; never part of the show.
+
+    Raises:
+        JackUnavailableError: jackd is missing or did not come up within `timeout_s`.
+    """
+
+    def __init__(self, name: str | None = None, rate: int = 48000, period: int = 256,
+                 timeout_s: float = 10.0) -> None:
+        self.name = name or f"echoel-{os.getpid()}"
+        self.rate, self.period, self.timeout_s = int(rate), int(period), float(timeout_s)
+        self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.name, JACK_NO_START_SERVER="1")
+        self._proc = None
+        self.log = ""
+
+    def start(self) -> "JackDummyServer":
+        """Start jackd and wait until its system ports exist."""
+        import shutil
+        import subprocess
+        import tempfile
+        import time
+
+        for tool in ("jackd", "jack_lsp", "jack_connect"):
+            if shutil.which(tool) is None:
+                raise JackUnavailableError(f"{tool} is not installed (Debian package jackd2)")
+        self._logfile = tempfile.TemporaryFile(mode="w+")
+        self._proc = subprocess.Popen(
+            ["jackd", "-n", self.name, "-d", "dummy", "-r", str(self.rate), "-p", str(self.period)],
+            stdout=self._logfile, stderr=subprocess.STDOUT, env=self.env)
+        deadline = time.monotonic() + self.timeout_s
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                break
+            if "system:capture_1" in self.ports():
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise JackUnavailableError(f"jackd did not start a dummy server: {self.log.strip()[-500:]}")
+
+    def stop(self) -> None:
+        """Stop jackd (only the process this object started)."""
+        import subprocess
+
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        if getattr(self, "_logfile", None) is not None:
+            self._logfile.seek(0)
+            self.log = self._logfile.read()
+            self._logfile.close()
+            self._logfile = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the jackd process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def ports(self) -> list[str]:
+        """Names of all ports on the server (empty when it is not reachable)."""
+        return list(self.connections())
+
+    def connections(self) -> dict[str, list[str]]:
+        """Every port and the ports it is connected to (`jack_lsp -c`)."""
+        import subprocess
+
+        try:
+            out = subprocess.run(["jack_lsp", "-c"], capture_output=True, text=True, timeout=5,
+                                 env=self.env).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            return {}
+        result: dict[str, list[str]] = {}
+        current = None
+        for line in out.splitlines():
+            if not line.strip():
+                continue
+            if line[0].isspace():
+                if current is not None:
+                    result[current].append(line.strip())
+            elif ":" in line:
+                current = line.strip()
+                result[current] = []
+        return result
+
+    def connect(self, source: str, destination: str) -> None:
+        """Connect an output port to an input port.
+
+        Raises:
+            JackUnavailableError: jack_connect failed (the message has its output).
+        """
+        self._run("jack_connect", source, destination)
+
+    def disconnect(self, source: str, destination: str) -> None:
+        """Disconnect two ports (errors ignored: they may not be connected)."""
+        import subprocess
+
+        subprocess.run(["jack_disconnect", source, destination], capture_output=True, timeout=5,
+                       env=self.env)
+
+    def _run(self, tool: str, *args: str) -> None:
+        import subprocess
+
+        r = subprocess.run([tool, *args], capture_output=True, text=True, timeout=5, env=self.env)
+        if r.returncode != 0:
+            raise JackUnavailableError(f"{tool} {' '.join(args)} failed: {(r.stderr or r.stdout).strip()}")
+
+    def __enter__(self) -> "JackDummyServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
