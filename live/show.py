@@ -10,7 +10,8 @@ drains the queue at the top of each frame, so only the render thread touches the
 `SetList` reads set list files; `FilePlayback` feeds a decoded audio file to the analysis by clock
 position (until live capture replaces it); `NextPreview` renders the set list's next scene small
 for the operator monitor. The bottom of the module is the command line: windowed or headless
-real-time runs (`add_run_parser`, `cmd_run`, `run_demo`).
+real-time runs (`add_run_parser`, `cmd_run`, `run_demo`; the session that opens windows or runs
+headless is `live.render.outputs.session`).
 
 Threads: `Show.post`, `post_key`, `note_input` and `report_error` may be called from any thread;
 everything else runs on the render thread (the main thread when windows are open, because GLFW
@@ -24,26 +25,34 @@ import collections
 import datetime as _dt
 import logging
 import math
-import signal
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Protocol
+from typing import Protocol
 
 import moderngl
 import numpy as np
 
 from live.audio.decode import ANALYSIS_RATE, load_audio, to_mono
 from live.audio.features import AudioFrame, FeatureExtractor
-from live.clock import Clock, WallClock
+from live.clock import Clock
 from live.engine import ActiveScene, Engine
 from live.health.registry import PartRegistry
 from live.render.hud import HudInfo, part_rows
 from live.render.outputs.timing import FramePacer, FrameReport, FrameTimes
 from live.render.video import write_png
-from live.scene import (SceneError, SceneSpec, bundled_scene_dirs, did_you_mean, find_scene, key_lines,
-                        load_scene, read_toml_file)
+from live.scene import (
+    SceneError,
+    SceneSpec,
+    bundled_scene_dirs,
+    did_you_mean,
+    find_scene,
+    key_lines,
+    load_scene,
+    read_toml_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +192,7 @@ class SetList:
         return load_scene(self.entries[index])
 
     @staticmethod
-    def load_file(path: Path | str) -> "SetList":
+    def load_file(path: Path | str) -> SetList:
         """Read a set list file. Raises SceneError with the file, key and line when it is wrong."""
         file = str(path)
         text, data = read_toml_file(path, _setlist_error, what="set list file")
@@ -226,7 +235,7 @@ class SetList:
         return SetList(name, tuple(entries), None if fade is None else float(fade))
 
     @staticmethod
-    def from_args(args: Iterable[str]) -> "SetList":
+    def from_args(args: Iterable[str]) -> SetList:
         """Build the set list for `echoel run SCENE...`: scene names or files, or set list files.
 
         With no arguments: every bundled scene numbered 010 or above (000-009 are test scenes).
@@ -290,7 +299,7 @@ class FilePlayback:
         self._fed = 0  # samples fed, counting loops
 
     @classmethod
-    def open(cls, path: Path | str, *, loop: bool = True) -> "FilePlayback":
+    def open(cls, path: Path | str, *, loop: bool = True) -> FilePlayback:
         """Decode `path` (main thread, before the show). Raises AudioFileError naming the file."""
         samples, sr = load_audio(path, ANALYSIS_RATE)
         return cls(samples, sr, loop=loop, name=Path(path).name)
@@ -377,7 +386,7 @@ class Output(Protocol):
 
     name: str
 
-    def present(self, show: "Show") -> None:
+    def present(self, show: Show) -> None:
         """Show the frame just rendered (render thread). Must leave the engine's context current."""
 
     def close(self) -> None:
@@ -394,7 +403,7 @@ class _ErrorFeed(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             self._sink.append(record.getMessage())
-        except Exception:  # noqa: BLE001 - a log handler must never raise into the caller
+        except Exception:  # noqa: BLE001, S110 - a log handler must never raise into the caller
             pass
 
 
@@ -488,7 +497,7 @@ class Show:
         self._started = True
         self._start_time = self.clock.now()
         failures = []
-        for i in list(range(index, len(self.setlist))) + list(range(0, index)):
+        for i in list(range(index, len(self.setlist))) + list(range(index)):
             try:
                 self.engine.activate(self.engine.prepare_scene(self.setlist.load(i)), fade=0.0)
             except SceneError as exc:
@@ -550,8 +559,8 @@ class Show:
                 self.outputs.remove(out)
                 try:
                     out.close()
-                except Exception:  # noqa: BLE001
-                    pass
+                except Exception as close_exc:  # noqa: BLE001 - already failed; keep going
+                    log.debug("closing the failed output %s: %s", name, close_exc)
         return self._perf() - begin
 
     def record_frame(self, work: float, missed: int) -> None:
@@ -765,73 +774,14 @@ class Show:
             parts=part_rows(list(self.parts.snapshot().values())),
             errors=tuple(self.errors), prompt=self.prompt, message=self.message)
 
+    @property
+    def elapsed(self) -> float:
+        """Seconds of show time since `start`."""
+        return self.clock.now() - self._start_time
+
 
 # --------------------------------------------------------------------------------------------
-# Running it: windows or headless
-
-
-class WindowProgramOutput:
-    """The program (projector) window as a show output. Render thread (main)."""
-
-    def __init__(self, window) -> None:
-        self.window = window
-        self.name = window.spec.name
-
-    def present(self, show: Show) -> None:
-        self.window.present(show.engine.output_fbo.color_attachments[0])
-        self.window.host.make_current()
-
-    def close(self) -> None:
-        self.window.close()
-
-
-class MonitorOutput:
-    """The operator monitor window as a show output. Render thread (main)."""
-
-    name = "monitor"
-
-    def __init__(self, view) -> None:
-        self.view = view
-
-    def present(self, show: Show) -> None:
-        preview = show.preview
-        self.view.present(show.engine.output_fbo.color_attachments[0], show.hud_info(),
-                          hud_visible=show.hud_visible,
-                          preview=preview.texture if preview is not None and preview.loaded else None,
-                          preview_label=show.next_label)
-        self.view.window.host.make_current()
-
-    def close(self) -> None:
-        self.view.close()
-
-
-class HeadlessShowOutput:
-    """The headless recording as a show output (frames read back, encoded on a thread)."""
-
-    name = "headless"
-
-    def __init__(self, headless) -> None:
-        self.headless = headless
-
-    def present(self, show: Show) -> None:
-        self.headless.present_frame(show.engine.read_rgba(), show.clock.now() - show._start_time,
-                                    missed=show.slots - 1)
-
-    def close(self) -> None:
-        pass  # finish() is called by the runner, which reports what was written
-
-
-class _FinishBeforeOutputs:
-    """Waits for the engine's GL work before window contexts sample its picture (the GL rule
-    for objects shared between contexts). First in the output list."""
-
-    name = "sync"
-
-    def present(self, show: Show) -> None:
-        show.engine.ctx.finish()
-
-    def close(self) -> None:
-        pass
+# Command line: `echoel run` and `echoel demo` (the session itself is live.render.outputs.session)
 
 
 def parse_size(text: str, what: str = "size") -> tuple[int, int]:
@@ -860,241 +810,101 @@ def parse_corners(text: str) -> tuple[tuple[float, float], ...]:
 def add_run_parser(subparsers) -> argparse.ArgumentParser:
     """Register `echoel run` on the CLI's sub-parsers (main thread)."""
     p = subparsers.add_parser(
-        "run", help="play scenes live: a program window, an operator monitor, or headless",
-        description="Play SCENE(s) or a set list live. With a display: a program window (the "
-        "projector) and an operator monitor (program, next scene, HUD). Without one (or with "
-        "--headless): renders in real time into an mp4 and a contact sheet and prints a report. "
-        "Keys: " + "; ".join(f"{k}: {v}" for k, v in KEY_HELP))
-    add_live_arguments(p)
+        "run", help="play scenes live: program window and operator monitor, or headless",
+        description="Play SCENE(s) or set lists live. With a display: a program window (the "
+        "projector) and an operator monitor (program, next scene, HUD). Without one, or with "
+        "--headless: renders in real time into an mp4 and a contact sheet and prints a report.",
+        epilog="keys: " + "; ".join(f"{k}: {v}" for k, v in KEY_HELP))
     p.add_argument("scenes", nargs="*", metavar="SCENE",
                    help="scene names or files, or set list files (default: the bundled show scenes)")
+    p.add_argument("--audio", metavar="FILE", help="react to this audio file, looping (default: the demo track)")
+    p.add_argument("--size", default="640x360", help="render size WIDTHxHEIGHT (default 640x360)")
+    p.add_argument("--fps", type=float, default=30.0, help="target frames per second (default 30)")
+    p.add_argument("--duration", type=float, metavar="SECONDS",
+                   help="stop after this many seconds (headless default: the audio's length)")
+    p.add_argument("--out", metavar="OUT.mp4", default="out/run.mp4",
+                   help="headless: the video to write (default out/run.mp4)")
+    add_live_arguments(p)
     p.set_defaults(func=cmd_run)
     return p
 
 
-def add_live_arguments(p: argparse.ArgumentParser, *, demo: bool = False) -> None:
-    """The options `run` and `demo` share."""
+def add_live_arguments(p: argparse.ArgumentParser) -> None:
+    """Options `run` and `demo` share (the demo parser already has --audio, --size, --fps,
+    --duration and --out)."""
     add = p.add_argument
-    if not demo:
-        add("--audio", metavar="FILE", help="react to this audio file, looping (default: the demo track)")
-        add("--size", default="640x360", help="render size WIDTHxHEIGHT (default 640x360)")
-        add("--fps", type=float, default=30.0, help="target frames per second (default 30)")
-        add("--duration", type=float, metavar="SECONDS",
-            help="stop after this many seconds (headless default: the audio's length)")
-        add("--out", metavar="OUT.mp4", help="headless: video to write (default out/run.mp4)")
-    add("--no-audio", action="store_true", help="no audio: the scenes run on their own")
+    add("--no-audio", action="store_true", help="no audio: the scenes run without sound analysis")
     add("--headless", action="store_true", help="render headless even when a display is available")
-    add("--sheet", metavar="PNG", help="headless: contact sheet to write (default next to the video)")
+    add("--sheet", metavar="PNG", help="headless: contact sheet to write (default: next to the video)")
     add("--fade", type=float, help=f"crossfade seconds between scenes (default {DEFAULT_FADE_S:g}, "
         "or the set list's)")
-    add("--fullscreen", action="store_true", help="program output fullscreen (default windowed)")
+    add("--fullscreen", action="store_true", help="program output fullscreen (default: windowed)")
     add("--monitor", metavar="N|NAME", help="monitor for the fullscreen program output: index or name")
-    add("--window-size", default="960x540", help="program window size when windowed (default 960x540)")
+    add("--window-size", metavar="WxH", help="program window size when windowed (default: the render size)")
     add("--no-vsync", action="store_true", help="do not wait for the vertical blank")
     add("--flip", choices=("none", "h", "v", "hv"), default="none", help="mirror the program output")
-    add("--rotate", type=int, choices=(0, 90, 180, 270), default=0, help="rotate the program output")
+    add("--rotate", type=int, choices=(0, 90, 180, 270), default=0,
+        help="rotate the program output clockwise")
     add("--corners", metavar="'x,y x,y x,y x,y'",
-        help="corner-pin (keystone) of the program output: where its top-left, top-right, "
+        help="corner-pin (keystone) of the program output: where the picture's top-left, top-right, "
              "bottom-right and bottom-left corners land, 0..1 of the window")
     add("--no-operator", action="store_true", help="no operator monitor window")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """`echoel run`: play the set list live (windowed) or headless in real time."""
-    setlist = SetList.from_args(args.scenes)
-    audio_path = None if args.no_audio else (Path(args.audio) if args.audio else None)
-    return _run_live(args, setlist, audio_path, default_out=Path("out/run.mp4"))
-
-
-def run_demo(args: argparse.Namespace) -> int:
-    """`echoel demo`: the demo scene live with the demo track; headless without a display.
-
-    Uses the demo parser's options (out, size, fps, duration, audio) plus the live options when
-    present (`add_live_arguments(p, demo=True)`).
-    """
-    from live.cli import DEMO_SCENE
-
-    setlist = SetList("demo", (find_scene(DEMO_SCENE),))
-    audio_path = None if getattr(args, "no_audio", False) else (Path(args.audio) if args.audio else None)
-    return _run_live(args, setlist, audio_path, default_out=Path(getattr(args, "out", None) or "out/demo.mp4"))
-
-
-def _run_live(args: argparse.Namespace, setlist: SetList, audio_path: Path | None, default_out: Path) -> int:
+def live_options(args: argparse.Namespace, setlist: SetList, default_video: Path):
+    """Turn parsed `run`/`demo` options into `LiveOptions` (missing options take defaults)."""
     from live.audio.demo_track import ensure_demo_track
-    from live.render.context import create_headless_context
-    from live.render.outputs.headless import HeadlessOutput
+    from live.render.outputs.session import LiveOptions, check_fps
     from live.render.outputs.transform import OutputTransform
-    from live.render.outputs.window import GlfwHost, OutputSpec, WindowError, display_available
+    from live.render.outputs.window import OutputSpec
 
-    size = parse_size(str(getattr(args, "size", "640x360")))
-    fps = float(getattr(args, "fps", 30.0))
-    if not (math.isfinite(fps) and 1.0 <= fps <= 240.0):
-        raise ShowError(f"--fps {fps:g} must be from 1 to 240")
-    fade = args.fade if getattr(args, "fade", None) is not None else (
-        setlist.fade if setlist.fade is not None else DEFAULT_FADE_S)
+    size = parse_size(str(getattr(args, "size", None) or "640x360"))
+    fps = check_fps(float(getattr(args, "fps", None) or 30.0))
+    fade = getattr(args, "fade", None)
+    fade = fade if fade is not None else (setlist.fade if setlist.fade is not None else DEFAULT_FADE_S)
     duration = getattr(args, "duration", None)
     if duration is not None and not (math.isfinite(duration) and duration > 0):
         raise ShowError(f"--duration {duration} must be a positive number of seconds")
-    flip = getattr(args, "flip", "none") or "none"
+    flip = getattr(args, "flip", None) or "none"
+    corners = getattr(args, "corners", None)
     transform = OutputTransform(flip_h="h" in flip, flip_v="v" in flip, rotate=getattr(args, "rotate", 0) or 0,
-                                corners=parse_corners(args.corners) if getattr(args, "corners", None) else None)
-    monitor_sel = getattr(args, "monitor", None)
-    if monitor_sel is not None and monitor_sel.isdigit():
-        monitor_sel = int(monitor_sel)
-    program_spec = OutputSpec("program", monitor=monitor_sel, fullscreen=bool(getattr(args, "fullscreen", False)),
-                              size=parse_size(getattr(args, "window_size", "960x540"), "--window-size"),
-                              vsync=not getattr(args, "no_vsync", False), transform=transform)
-    if not getattr(args, "no_audio", False) and audio_path is None:
-        audio_path = ensure_demo_track()
-    audio = FilePlayback.open(audio_path) if audio_path is not None else None
-
-    host = None
-    why_headless = None
-    if getattr(args, "headless", False):
-        why_headless = "--headless"
-    elif not display_available():
-        why_headless = "no display (DISPLAY and WAYLAND_DISPLAY are not set)"
-    else:
-        try:
-            host = GlfwHost()
-        except WindowError as exc:
-            why_headless = f"cannot open windows: {exc}"
-    clock = WallClock()
-    parts = PartRegistry(time_source=clock.now)
-    ctx = host.ctx if host is not None else create_headless_context()
-    engine = Engine(ctx, size, clock, parts=parts)
-    headless = None
-    show = None
-    try:
-        outputs: list = []
-        preview = None
-        if host is not None:
-            show_ref: list[Show] = []
-            on_key = lambda ev: show_ref[0].post_key(ev.name) if show_ref else None  # noqa: E731
-            outputs.append(_FinishBeforeOutputs())
-            program = _open_program_window(host, program_spec, on_key, parts)
-            if program is not None:
-                outputs.append(WindowProgramOutput(program))
-            if not getattr(args, "no_operator", False):
-                monitor = _open_monitor(host, on_key, parts)
-                if monitor is not None:
-                    outputs.append(MonitorOutput(monitor))
-                    preview = NextPreview(ctx, clock)
-            if program is None and len(outputs) == 1:
-                why_headless = "no window could be opened"
-        if host is None or why_headless:
-            out = Path(getattr(args, "out", None) or default_out)
-            sheet = Path(args.sheet) if getattr(args, "sheet", None) else out.with_name(out.stem + "-contact.png")
-            out.parent.mkdir(parents=True, exist_ok=True)
-            if duration is None:
-                duration = audio.duration if audio is not None else 60.0
-            print(f"echoel: rendering headless in real time ({why_headless}): {size[0]}x{size[1]} at "
-                  f"{fps:g} fps for {duration:.0f} s -> {out}, {sheet}", flush=True)
-            parts.degraded("output.program", f"headless: {why_headless}")
-            headless = HeadlessOutput(size, int(round(fps)), video=out, sheet=sheet, duration=duration,
-                                      audio=audio.samples if audio is not None else None,
-                                      audio_rate=audio.sr if audio is not None else ANALYSIS_RATE)
-            outputs.append(HeadlessShowOutput(headless))
-        show = Show(engine, setlist, fade=fade, audio=audio, fps=fps, preview=preview, outputs=outputs)
-        if host is not None:
-            show_ref.append(show)
-        if audio is not None:
-            parts.ok("audio", f"file {audio.name} (looping)")
-        show.start()
-        previous = _install_sigint(show)
-        try:
-            pacer = FramePacer(clock, fps)
-            report = show.run(duration=duration, pacer=pacer,
-                              poll=(lambda: _poll_windows(host, show)) if host is not None else None)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-        print("\n".join(["echoel: show report"] + ["  " + line for line in report.lines()]))
-        if headless is not None:
-            result = headless.finish()
-            if result.video:
-                print(f"  video: {result.video.resolve()} ({result.frames_encoded} frames)")
-            if result.contact_sheet:
-                print(f"  contact sheet: {result.contact_sheet.resolve()}")
-            for err in result.errors:
-                print(f"  error: {err}")
-        return 0
-    finally:
-        if show is not None:
-            show.close()
-        if host is not None:
-            host.make_current()
-        engine.release()
-        if host is not None:
-            host.close()
-        else:
-            ctx.release()
+                                corners=parse_corners(corners) if corners else None)
+    monitor = getattr(args, "monitor", None)
+    window_size = getattr(args, "window_size", None)
+    program = OutputSpec("program", monitor=int(monitor) if monitor and monitor.isdigit() else monitor,
+                         fullscreen=bool(getattr(args, "fullscreen", False)),
+                         size=parse_size(window_size, "--window-size") if window_size else size,
+                         vsync=not getattr(args, "no_vsync", False), transform=transform)
+    audio = None
+    if not getattr(args, "no_audio", False):
+        audio = Path(args.audio) if getattr(args, "audio", None) else ensure_demo_track()
+    return LiveOptions(size=size, fps=fps, fade=float(fade), duration=duration, audio=audio,
+                       headless=bool(getattr(args, "headless", False)),
+                       video=Path(getattr(args, "out", None) or default_video),
+                       sheet=Path(args.sheet) if getattr(args, "sheet", None) else None,
+                       program=program, operator=not getattr(args, "no_operator", False))
 
 
-def _open_program_window(host, spec, on_key, parts: PartRegistry):
-    """Open the program window; on failure try windowed, then give up (the show still runs)."""
-    from live.render.outputs.window import OutputSpec, WindowError
+def cmd_run(args: argparse.Namespace) -> int:
+    """`echoel run`: play the set list live (windows) or headless in real time."""
+    from live.render.outputs.session import print_report, run_live
 
-    try:
-        window = host.open_window(spec, on_key)
-        if window.note:
-            parts.degraded("output.program", window.note)
-        else:
-            parts.ok("output.program", window.monitor_name or f"window {spec.size[0]}x{spec.size[1]}")
-        return window
-    except WindowError as exc:
-        log.error("program output: %s", exc)
-        if spec.fullscreen:
-            try:
-                windowed = OutputSpec(spec.name, None, False, spec.size, spec.vsync, spec.transform)
-                window = host.open_window(windowed, on_key)
-                parts.degraded("output.program", f"fullscreen failed ({exc}); windowed")
-                return window
-            except WindowError as exc2:
-                exc = exc2
-        parts.failed("output.program", str(exc))
-        return None
+    setlist = SetList.from_args(args.scenes)
+    print_report(run_live(setlist, live_options(args, setlist, Path("out/run.mp4"))))
+    return 0
 
 
-def _open_monitor(host, on_key, parts: PartRegistry):
-    from live.render.outputs.monitor import MonitorView
-    from live.render.outputs.window import OutputSpec, WindowError
+def run_demo(args: argparse.Namespace) -> int:
+    """`echoel demo`: the demo scene live, reacting to the demo track (or --audio).
 
-    try:
-        window = host.open_window(OutputSpec("monitor", size=(960, 540), vsync=False), on_key,
-                                  title="echoel operator monitor")
-        view = MonitorView(window)
-        host.make_current()
-        parts.ok("output.monitor", "window")
-        return view
-    except (WindowError, RuntimeError) as exc:
-        log.error("operator monitor: %s", exc)
-        parts.failed("output.monitor", str(exc))
-        host.make_current()
-        return None
+    With a display it plays in a window until quit; without one it renders headless in real
+    time (the track's length, or --duration) into out/demo.mp4 and out/demo-contact.png and
+    prints the report. Takes the demo parser's options (--out, --size, --fps, --duration,
+    --audio) and, when the parser has them, those of `add_live_arguments`.
+    """
+    from live.cli import DEMO_SCENE
+    from live.render.outputs.session import print_report, run_live
 
-
-def _poll_windows(host, show: Show) -> None:
-    """Between frames: window events, and monitors that went away."""
-    host.poll_events()
-    events = host.take_monitor_events()
-    if any(kind == "disconnected" for kind, _ in events):
-        from live.render.outputs.window import list_monitors
-
-        names = {m.name for m in list_monitors()}
-        for window in list(host.windows):
-            if window.spec.fullscreen and (window.monitor_name is None or window.monitor_name not in names):
-                window.go_windowed(f"monitor gone ({', '.join(n for k, n in events if k == 'disconnected')}); "
-                                   "windowed on the primary monitor")
-                show.parts.degraded(f"output.{window.spec.name}", window.note)
-    host.make_current()
-
-
-def _install_sigint(show: Show):
-    """Ctrl+C in the terminal asks before stopping, like Ctrl+Q in the window (main thread)."""
-    def handler(_sig, _frame) -> None:
-        show.post("quit")  # the render loop logs the prompt
-
-    try:
-        return signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread (tests): leave the default handler
-        return signal.getsignal(signal.SIGINT)
+    setlist = SetList("demo", (find_scene(DEMO_SCENE),))
+    print_report(run_live(setlist, live_options(args, setlist, Path("out/demo.mp4"))))
+    return 0

@@ -17,9 +17,9 @@ GL context (the render thread).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import moderngl
 import numpy as np
@@ -105,8 +105,8 @@ def hud_lines(info: HudInfo, width: int = 60, max_errors: int = 5) -> list[tuple
     fps_colour = GREEN if worst_ms <= info.budget_ms * 1.5 else YELLOW
     lines.append((f"{info.fps:5.1f} fps   frame max {worst_ms:5.1f} ms / {info.budget_ms:.1f}", fps_colour))
     beats = "".join("#" if i + 1 == info.bar_beat else "." for i in range(info.beats_per_bar))
-    lines.append((f"{info.bpm:6.1f} bpm ({info.tempo_source})  beat {info.bar_beat}/{info.beats_per_bar} "
-                  f"[{beats}]", WHITE))
+    tempo = f"{info.bpm:6.1f} bpm ({info.tempo_source})  beat {info.bar_beat}/{info.beats_per_bar} [{beats}]"
+    lines.append((tempo, WHITE))
     scene = f"scene: {info.scene}" + ("  (crossfade)" if info.fading else "")
     lines.append((_clip(scene, width), WHITE))
     lines.append((_clip(f"next:  {info.next_scene if info.next_scene else '(end of set)'}", width), GREY))
@@ -133,7 +133,7 @@ def hud_lines(info: HudInfo, width: int = 60, max_errors: int = 5) -> list[tuple
 
 def _bar(value: float, cells: int = 5) -> str:
     v = min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.0
-    n = int(round(v * cells))
+    n = round(v * cells)
     return "|" * n + "." * (cells - n)
 
 
@@ -183,7 +183,7 @@ def build_font_atlas(size_px: int = 13, font_path: str | Path | None = None) -> 
         font = ImageFont.load_default(size_px)
     chars = [chr(c) for c in range(FIRST_CHAR, LAST_CHAR + 1)]
     ascent, descent = font.getmetrics()
-    cell_w = int(math.ceil(max(font.getlength(c) for c in chars)))
+    cell_w = math.ceil(max(font.getlength(c) for c in chars))
     cell_h = int(ascent + descent)
     slots = SOLID - FIRST_CHAR + 1
     rows = (slots + ATLAS_COLUMNS - 1) // ATLAS_COLUMNS

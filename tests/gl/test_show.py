@@ -19,8 +19,15 @@ from live.render.outputs.timing import FramePacer
 from live.render.shader_source import default_search_roots
 from live.render.video import read_png
 from live.scene import SceneError
-from live.show import (PREPARE_DELAY_S, PREVIEW_DELAY_S, FilePlayback, NextPreview, SetList, Show,
-                       ShowError)
+from live.show import (
+    PREPARE_DELAY_S,
+    PREVIEW_DELAY_S,
+    FilePlayback,
+    NextPreview,
+    SetList,
+    Show,
+    ShowError,
+)
 
 pytestmark = pytest.mark.gl
 
@@ -85,7 +92,7 @@ def step(show: Show, dt: float = 0.0, n: int = 1) -> np.ndarray:
 
 
 def settle(show: Show, seconds: float, dt: float = 0.1) -> np.ndarray:
-    return step(show, dt, int(round(seconds / dt)))
+    return step(show, dt, round(seconds / dt))
 
 
 def test_first_scene_plays_and_next_is_compiled_ahead(make_show, scenes):

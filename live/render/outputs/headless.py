@@ -111,7 +111,7 @@ class Mp4Sink:
                     if chunk is not None:
                         self._writer.write_audio(chunk)
                     self.frames_written += 1
-            except Exception as exc:  # disk full, encoder error: stop writing, keep the show going
+            except Exception as exc:  # noqa: BLE001 - disk full, encoder error: stop writing, keep the show going
                 self.error = f"{self.path}: recording stopped: {exc}"
                 log.error("%s", self.error)
 
@@ -121,7 +121,7 @@ class Mp4Sink:
         self._thread.join(timeout)
         try:
             self._writer.close()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - closing a failed file may raise anything
             if self.error is None:
                 self.error = f"{self.path}: closing failed: {exc}"
                 log.error("%s", self.error)

@@ -38,6 +38,12 @@ class MonitorView:
     def present(self, program: moderngl.Texture, info: HudInfo, *, hud_visible: bool,
                 preview: moderngl.Texture | None = None, preview_label: str | None = None) -> None:
         """Draw one monitor frame and swap. `preview` is the next scene's picture (any size)."""
+        self.draw(program, info, hud_visible=hud_visible, preview=preview, preview_label=preview_label)
+        self.window.swap()
+
+    def draw(self, program: moderngl.Texture, info: HudInfo, *, hud_visible: bool,
+             preview: moderngl.Texture | None = None, preview_label: str | None = None) -> None:
+        """Draw one monitor frame into the back buffer (no swap; tests read it back)."""
         win = self.window
         screen = win.begin()
         w, h = win.framebuffer_size
@@ -48,7 +54,9 @@ class MonitorView:
             pw = max(32, int(w * PREVIEW_SHARE))
             ph = max(18, int(pw * 9 / 16))
             px, py = w - pw - 8, 8 + ch  # top-left corner in window pixels (y down)
-            overlay.rect(px - 2, py - ch - 2, pw + 4, ph + ch + 4, PANEL)
+            frame = QuadBatch(self.hud.atlas)  # drawn under the preview, so it only shows as a frame
+            frame.rect(px - 2, py - ch - 2, pw + 4, ph + ch + 4, PANEL)
+            self.hud.draw_vertices(screen, frame.vertices(), (0, 0, w, h))
             label = "NEXT: " + (preview_label or "(end of set)")
             overlay.text(px, py - ch, label[: max(1, pw // cw)], WHITE)
             if preview is not None:
@@ -60,7 +68,6 @@ class MonitorView:
             overlay.rect(0, h - ch - 12, w, ch + 12, (0.35, 0.0, 0.0, 0.85))
             overlay.text(8, h - ch - 6, info.prompt[: max(1, (w - 16) // cw)], WHITE)
         self.hud.draw_vertices(screen, overlay.vertices(), (0, 0, w, h))
-        win.swap()
 
     def close(self) -> None:
         """Free the HUD's GL objects and close the window."""

@@ -18,8 +18,9 @@ GL and runs on the thread that owns its context (the render thread).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import moderngl
 import numpy as np

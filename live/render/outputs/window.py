@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import moderngl
 
-from live.render.outputs.transform import OutputConfigError, OutputTransform, TransformPass
+from live.render.outputs.transform import (
+    OutputConfigError,
+    OutputTransform,
+    TransformPass,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +97,9 @@ def _glfw():
         import glfw
     except ImportError as exc:  # the wheel bundles GLFW; missing means the package is not installed
         raise WindowError(f"the glfw package is not installed ({exc}); pip install glfw") from exc
+    # GLFW errors go to the log (logger "glfw") instead of Python warnings; failures that matter
+    # are turned into WindowError with glfw.get_error() where they happen.
+    glfw.ERROR_REPORTING = "log"
     return glfw
 
 
@@ -141,9 +148,9 @@ def list_monitors() -> list[MonitorInfo]:
 def pick_monitor(selector: int | str | None, monitors: list[MonitorInfo]) -> tuple[MonitorInfo | None, str]:
     """Choose a monitor by index or (case-insensitive) name fragment.
 
-    Returns (monitor, note): the note is empty when the choice was found, otherwise it says what
-    was missing and that the primary monitor is used instead (None when none is connected).
-    Any thread.
+    Returns (monitor, note): the note is empty when the choice was found; otherwise the monitor
+    is the primary one (None when none is connected) and the note says what was missing and what
+    is connected. Any thread.
     """
     if not monitors:
         return None, "no monitor is connected"
@@ -159,7 +166,7 @@ def pick_monitor(selector: int | str | None, monitors: list[MonitorInfo]) -> tup
             return hits[0], ""
         missing = f"no monitor named '{selector}'"
     listed = ", ".join(f"{m.index}: {m.name} {m.width}x{m.height}" for m in monitors)
-    return monitors[0], f"{missing} (connected: {listed}); using the primary monitor {monitors[0].name}"
+    return monitors[0], f"{missing} (connected: {listed})"
 
 
 def _context_hints(glfw, visible: bool) -> None:
@@ -185,6 +192,7 @@ class GlfwHost:
             raise WindowError("no display: neither DISPLAY nor WAYLAND_DISPLAY is set")
         if not glfw.init():
             raise WindowError(f"GLFW cannot start: {_last_error(glfw)}")
+        _release_current_egl_context()
         self.windows: list[WindowOutput] = []
         _context_hints(glfw, visible=False)
         self._handle = glfw.create_window(16, 16, "echoel engine", None, None)
@@ -209,12 +217,16 @@ class GlfwHost:
         events, self._monitor_events = self._monitor_events, []
         return events
 
+    def monitors(self) -> list[MonitorInfo]:
+        """Connected monitors, primary first."""
+        return list_monitors()
+
     def make_current(self) -> None:
         """Make the engine context current (before the engine renders)."""
         self._glfw.make_context_current(self._handle)
 
     def open_window(self, spec: OutputSpec, on_key: Callable[[KeyEvent], None] | None = None,
-                    title: str | None = None) -> "WindowOutput":
+                    title: str | None = None) -> WindowOutput:
         """Open an output window sharing the engine context. Raises WindowError when it cannot.
 
         A monitor that is not connected is not an error: the window opens windowed on the
@@ -239,6 +251,27 @@ class GlfwHost:
         self._glfw.terminate()
 
 
+def _release_current_egl_context() -> None:
+    """Un-bind an EGL context left current on this thread (e.g. by a headless check).
+
+    libglvnd allows one current context per thread across APIs: with an EGL context current,
+    GLFW's glXMakeCurrent fails with BadAccess and Xlib ends the process. moderngl's release()
+    of a standalone EGL context does not un-bind it, so do it here. Main thread.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        egl = ctypes.CDLL(ctypes.util.find_library("EGL") or "libEGL.so.1")
+    except OSError:
+        return  # no EGL library: nothing can be current
+    egl.eglGetCurrentContext.restype = ctypes.c_void_p
+    egl.eglGetCurrentDisplay.restype = ctypes.c_void_p
+    egl.eglMakeCurrent.argtypes = [ctypes.c_void_p] * 4
+    if egl.eglGetCurrentContext():
+        egl.eglMakeCurrent(egl.eglGetCurrentDisplay(), None, None, None)
+
+
 def _last_error(glfw) -> str:
     code, text = glfw.get_error()
     return (_decode(text) or f"GLFW error {code}") if code else "unknown reason"
@@ -258,14 +291,20 @@ class WindowOutput:
         self.note = ""
         self.closed = False
         self.close_requested = False
-        monitors = list_monitors()
-        monitor, self.note = pick_monitor(spec.monitor, monitors) if spec.fullscreen else (None, "")
+        monitor, self.note = pick_monitor(spec.monitor, list_monitors()) if spec.fullscreen else (None, "")
+        if self.note:
+            # The chosen projector is missing: a window on the primary monitor, never fullscreen
+            # over what is probably the operator's own screen.
+            monitor = None
+            self.note += "; opened windowed on the primary monitor instead"
         _context_hints(glfw, visible=True)
         handle = None
         title = title or f"echoel {spec.name}"
         if spec.fullscreen and monitor is not None:
             mon = glfw.get_monitors()[monitor.index]
             glfw.window_hint(glfw.REFRESH_RATE, monitor.refresh_hz or glfw.DONT_CARE)
+            # The projector must stay up when the operator clicks into the monitor window.
+            glfw.window_hint(glfw.AUTO_ICONIFY, False)
             handle = glfw.create_window(monitor.width, monitor.height, title, mon, host._handle)
             if not handle:
                 self.note = (self.note + "; " if self.note else "") + (
@@ -323,7 +362,7 @@ class WindowOutput:
     def begin(self) -> moderngl.Framebuffer:
         """Make this window's context current and return its framebuffer, cleared to black."""
         self._glfw.make_context_current(self._handle)
-        screen = self.ctx.detect_framebuffer(0)
+        screen = self.ctx.screen
         screen.use()
         screen.viewport = (0, 0, *self.framebuffer_size)
         screen.clear(0.0, 0.0, 0.0, 1.0)
@@ -332,14 +371,18 @@ class WindowOutput:
     def draw_picture(self, picture: moderngl.Texture, viewport: tuple[int, int, int, int] | None = None,
                      transform: OutputTransform | None = None) -> None:
         """Draw an engine-context texture into this window (after `begin`)."""
-        screen = self.ctx.detect_framebuffer(0)
+        screen = self.ctx.screen
         self._pass.draw(self.shared_texture(picture), screen, transform or self.spec.transform,
                         picture.size, viewport)
 
-    def present(self, picture: moderngl.Texture) -> None:
-        """Show `picture` full-window through this output's transform and swap buffers."""
+    def draw(self, picture: moderngl.Texture) -> None:
+        """Draw `picture` full-window through this output's transform (no swap)."""
         self.begin()
         self.draw_picture(picture)
+
+    def present(self, picture: moderngl.Texture) -> None:
+        """Show `picture` full-window through this output's transform and swap buffers."""
+        self.draw(picture)
         self.swap()
 
     def swap(self) -> None:
@@ -352,7 +395,10 @@ class WindowOutput:
 
         self._glfw.make_context_current(self._handle)
         w, h = self.framebuffer_size
-        data = self.ctx.detect_framebuffer(0).read(viewport=(0, 0, w, h), components=4, alignment=1)
+        data = self.ctx.screen.read(viewport=(0, 0, w, h), components=4, alignment=1)
+        # moderngl selects colour attachment 0 as the read buffer, which the default framebuffer
+        # does not have: Mesa flags GL_INVALID_OPERATION yet reads the back buffer. Clear the flag.
+        _ = self.ctx.error
         return np.frombuffer(data, np.uint8).reshape(h, w, 4)[::-1]
 
     def go_windowed(self, reason: str) -> None:
