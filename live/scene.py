@@ -611,11 +611,10 @@ def media_param_problem(name: str, value: Any) -> str | None:
         if not is_finite_number(value) or value < 0:
             return f"expected seconds from the start of the file (a number >= 0), got " \
                    f"{describe_value(value)}"
-    elif name == "fit":
-        if value not in FIT_MODES:
-            shown = repr(value) if isinstance(value, str) else describe_value(value)
-            hint = did_you_mean(value, FIT_MODES) if isinstance(value, str) else ""
-            return f"unknown fit mode {shown}{hint}; allowed: {', '.join(FIT_MODES)}"
+    elif name == "fit" and value not in FIT_MODES:
+        shown = repr(value) if isinstance(value, str) else describe_value(value)
+        hint = did_you_mean(value, FIT_MODES) if isinstance(value, str) else ""
+        return f"unknown fit mode {shown}{hint}; allowed: {', '.join(FIT_MODES)}"
     return None
 
 

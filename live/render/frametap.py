@@ -61,7 +61,7 @@ class TapFrame:
 class TapSubscription:
     """A reader's handle: `get` returns pictures newer than the last one it returned."""
 
-    def __init__(self, tap: "FrameTap") -> None:
+    def __init__(self, tap: FrameTap) -> None:
         self._tap = tap
         self._seen = 0
         self.closed = False
@@ -128,9 +128,9 @@ class FrameTap:
         """
         if not self._subscribers:
             return False
-        if t is not None and self._last_time is not None and self.max_fps > 0:
-            if t - self._last_time < (1.0 / self.max_fps) * 0.999:
-                return False
+        if (t is not None and self._last_time is not None and self.max_fps > 0
+                and t - self._last_time < (1.0 / self.max_fps) * 0.999):
+            return False
         ctx = self._ctx
         self._fbo.use()
         self._fbo.viewport = (0, 0, *self.size)

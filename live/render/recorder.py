@@ -27,9 +27,9 @@ import errno
 import logging
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import moderngl
 import numpy as np
@@ -117,8 +117,10 @@ class Recorder:
         self._pbo_next = 0
         self._pending: tuple[int, moderngl.Buffer] | None = None  # (pts, buffer being filled)
         self._last_pts = -1
+        # (pts, bottom-up RGBA pixels) and (time of the first sample, samples): bounded, oldest out.
         self._video: collections.deque[tuple[int, np.ndarray]] = collections.deque(maxlen=max(1, queue_frames))
-        self._audio: collections.deque[tuple[float, np.ndarray]] = collections.deque(maxlen=max(1, queue_audio_blocks))
+        self._audio: collections.deque[tuple[float, np.ndarray]] = collections.deque(
+            maxlen=max(1, queue_audio_blocks))
         self._wake = threading.Event()
         self._stopping = False
         self._closed_gl = False
@@ -129,8 +131,8 @@ class Recorder:
         self._written_last_pts = -1
         self._audio_warned = False
         self.error: str | None = None
-        self._writer_args = dict(audio_rate=self.audio_rate, audio_channels=self.audio_channels,
-                                 preset=preset, crf=crf)
+        self._writer_args = {"audio_rate": self.audio_rate, "audio_channels": self.audio_channels,
+                             "preset": preset, "crf": crf}
         self._writer_factory = writer_factory
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._report(("ok", f"recording to {self.path}"))
@@ -278,7 +280,7 @@ class Recorder:
                      next_audio: int | None) -> int:
         """Write one block at its time, keeping the audio contiguous; returns the next position."""
         rate = self.audio_rate
-        want = int(round((start - self._t0) * rate))
+        want = round((start - self._t0) * rate)
         if next_audio is None:
             if want < 0:  # captured before the recording started: keep only the part after
                 block = block[-want:]
@@ -403,4 +405,4 @@ class Snapshotter:
                     self._cond.notify_all()
 
 
-__all__ = ["PART", "RecordingReport", "Recorder", "Snapshotter", "default_data_dir"]
+__all__ = ["PART", "Recorder", "RecordingReport", "Snapshotter", "default_data_dir"]

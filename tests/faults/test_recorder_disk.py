@@ -83,7 +83,7 @@ def test_injected_disk_full_stops_recording_once_and_the_show_goes_on(picture, t
 
 
 def test_a_writer_that_cannot_open_reports_failed(picture, tmp_path):
-    tex, fbo = picture
+    _, fbo = picture
     parts = PartRegistry()
 
     def no_space(*args, **kwargs):
@@ -104,14 +104,14 @@ def tiny_disk(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
     try:
         yield mount_point
     finally:
-        if subprocess.run(["umount", str(mount_point)], capture_output=True).returncode != 0:
-            subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+        if subprocess.run(["umount", str(mount_point)], capture_output=True, check=False).returncode:
+            subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, check=False)
 
 
 def test_a_real_full_disk_stops_recording_and_says_so(picture, tiny_disk):

@@ -187,7 +187,7 @@ def test_each_frame_shows_at_its_time_and_the_clip_loops(engine, tmp_path):
 def test_rate_two_plays_twice_as_fast_and_loops(engine, tmp_path):
     encode_video(tmp_path / "clip.mp4", options={"g": "4"})
     load(engine, media_scene(tmp_path, "clip.mp4", params="rate = 2.0"))
-    for k in range(0, 24):
+    for k in range(24):
         t = k * 0.025 + 0.0125  # 40 fps render of a 10 fps clip at 2x: every frame twice
         assert_colour(pixel_at(engine, t), frame_colour(expected_index(t, rate=2.0)), LOSSY_TOL, f"t={t}")
 

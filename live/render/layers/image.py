@@ -302,7 +302,7 @@ class ImageLayer(PictureLayer):
         self._picture_size = (frame.width, frame.height)
 
     @classmethod
-    def build(cls, spec: LayerSpec, shaders: "ShaderLibrary") -> "ImageLayer":
+    def build(cls, spec: LayerSpec, shaders: ShaderLibrary) -> ImageLayer:
         path = media_path(spec)
         try:
             frame = decode_still(path)

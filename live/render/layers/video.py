@@ -315,9 +315,8 @@ class VideoDecoder:
                 if t + TIME_EPS < start:
                     held = frame
                     continue
-                if held is not None and t > start + TIME_EPS:
-                    if not self._put(offset + start, held):
-                        return last_t, None, base
+                if held is not None and t > start + TIME_EPS and not self._put(offset + start, held):
+                    return last_t, None, base
                 held = None
                 if not self._put(offset + max(t, start), frame):
                     return last_t, None, base
@@ -336,7 +335,7 @@ class VideoDecoder:
         decoder.flush_buffers()
         target = (base or 0.0) + start
         if stream.time_base is not None:
-            container.seek(int(math.floor(target / stream.time_base)), stream=stream,
+            container.seek(math.floor(target / stream.time_base), stream=stream,
                            backward=True, any_frame=False)
         else:
             container.seek(int(target * av.time_base), backward=True, any_frame=False)
@@ -377,7 +376,7 @@ class VideoLayer(PictureLayer):
         self._failure_reported = False
 
     @classmethod
-    def build(cls, spec: LayerSpec, shaders: "ShaderLibrary") -> "VideoLayer":
+    def build(cls, spec: LayerSpec, shaders: ShaderLibrary) -> VideoLayer:
         path = media_path(spec)
         try:
             info = probe_video(path)
