@@ -62,6 +62,20 @@ def generator_for(tiny_model_dir):
     return get
 
 
+def _byte_symbols() -> list[str]:
+    """The 256 symbols byte-level BPE uses for bytes: printable Latin-1 as itself, the rest from U+0100 on."""
+    printable = set(range(ord("!"), ord("~") + 1)) | set(range(ord("¡"), ord("¬") + 1)) | set(range(ord("®"), 256))
+    symbols, extra = [], 0
+    for byte in range(256):
+        if byte in printable:
+            symbols.append(chr(byte))
+        else:
+            symbols.append(chr(256 + extra))
+            extra += 1
+    # CLIP's vocabulary lists the printable bytes first, then the remapped ones.
+    return [chr(b) for b in sorted(printable)] + [s for b, s in enumerate(symbols) if b not in printable]
+
+
 def _clip_vocab_files(directory):
     """Write CLIP's BPE vocabulary (as shipped inside open-clip-torch) as vocab.json + merges.txt."""
     import gzip
@@ -75,9 +89,7 @@ def _clip_vocab_files(directory):
     bpe = Path(list(spec.submodule_search_locations)[0]) / "bpe_simple_vocab_16e6.txt.gz"
     lines = gzip.open(bpe, "rt", encoding="utf-8").read().split("\n")
     merges = [tuple(line.split()) for line in lines[1:49152 - 256 - 2 + 1]]
-    from transformers.models.clip.tokenization_clip import bytes_to_unicode
-
-    vocab = list(bytes_to_unicode().values())
+    vocab = _byte_symbols()
     vocab = vocab + [v + "</w>" for v in vocab] + ["".join(m) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
     (directory / "vocab.json").write_text(json.dumps({tok: i for i, tok in enumerate(vocab)}), encoding="utf-8")
     (directory / "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n",
