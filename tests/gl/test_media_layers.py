@@ -184,6 +184,31 @@ def test_each_frame_shows_at_its_time_and_the_clip_loops(engine, tmp_path):
         assert_colour(pixel_at(engine, t), want, LOSSY_TOL, f"t={t:.2f}")
 
 
+@pytest.mark.parametrize("name, codec, pix_fmt", [
+    ("clip.mkv", "libx264", "yuv420p"), ("clip.ts", "libx264", "yuv420p"),
+    ("clip.webm", "libvpx-vp9", "yuv420p"), ("clip.avi", "mpeg4", "yuv420p"),
+    ("clip.y4m", "rawvideo", "yuv420p")])
+def test_loops_in_other_containers(engine, tmp_path, name, codec, pix_fmt):
+    # MPEG-TS seeks land after the wanted frame (by byte position): the decoder notices and
+    # decodes that file from its beginning instead.
+    if not have_codec(codec, "w"):
+        pytest.skip(f"PyAV's FFmpeg has no {codec} encoder to make the test file")
+    encode_video(tmp_path / name, codec=codec, pix_fmt=pix_fmt,
+                 options={"g": "4"} if codec == "libx264" else {})
+    load(engine, media_scene(tmp_path, name))
+    for k in range(50):
+        t = k * 0.05 + 0.025
+        assert_colour(pixel_at(engine, t), frame_colour(expected_index(t)), LOSSY_TOL + 4, f"{name} t={t}")
+
+
+def test_a_large_video_is_decoded_at_the_layer_size(engine, tmp_path):
+    encode_video(tmp_path / "big.mp4", size=(128, 128))
+    layer = load(engine, media_scene(tmp_path, "big.mp4"))
+    assert_colour(pixel_at(engine, 0.35), frame_colour(3), LOSSY_TOL)
+    assert layer._texture.size == SIZE  # scaled on the decoder thread, not uploaded at 128x128
+    assert layer.info.size == (128, 128)
+
+
 def test_rate_two_plays_twice_as_fast_and_loops(engine, tmp_path):
     encode_video(tmp_path / "clip.mp4", options={"g": "4"})
     load(engine, media_scene(tmp_path, "clip.mp4", params="rate = 2.0"))
@@ -539,6 +564,23 @@ def test_without_a_registry_a_broken_video_is_reported_by_the_engine(engine, tmp
     assert engine.parts.get("layer.m").state == State.FAILED
     # The show goes on: the layer below is still rendered.
     assert_colour(pixel_at(engine, 1.0), (0, 0, 255), 1)
+
+
+def test_a_file_deleted_mid_show_fails_when_the_loop_reopens_it(engine, tmp_path):
+    # A raw H.264 stream cannot seek, so every loop opens the file again; FFmpeg plays raw
+    # streams (no timing in the file) at 25 fps.
+    path = encode_video(tmp_path / "clip.h264")
+    layer = load(engine, media_scene(tmp_path, "clip.h264"))
+    layer.parts = engine.parts
+    assert_colour(pixel_at(engine, 0.01), frame_colour(0), LOSSY_TOL)
+    path.unlink()  # the USB stick is pulled
+    last = None
+    for k in range(1, 40):
+        last = pixel_at(engine, k * 0.04 + 0.01)
+    state = engine.parts.get("layer.m")
+    assert state.state == State.FAILED and "no such file" in state.reason and "clip.h264" in state.reason
+    assert_colour(last, frame_colour(9), LOSSY_TOL)  # the last frame decoded stays
+    assert engine.scene.failed == set()
 
 
 def test_damaged_packets_are_skipped_and_reported_degraded(engine, tmp_path, monkeypatch):

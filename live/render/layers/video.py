@@ -234,10 +234,10 @@ class VideoDecoder:
         self._thread.start()
 
     def stop(self, timeout: float = 1.0) -> None:
-        """Ask the thread to end and wait up to `timeout` seconds for it. Render thread."""
+        """Ask the thread to end and wait up to `timeout` seconds for it (0: do not wait)."""
         self._stop.set()
         self.queue.clear()  # wakes a decoder waiting for room
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
+        if timeout > 0 and self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
     @property
@@ -248,6 +248,8 @@ class VideoDecoder:
     def _run(self) -> None:
         try:
             self._play()
+        except MediaFileError as exc:  # reopening for a loop failed (the file is gone...)
+            self.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - any failure becomes the layer's reported state
             self.error = f"{self.info.path}: {_av_reason(exc)}"
         finally:
@@ -256,41 +258,63 @@ class VideoDecoder:
 
     def _play(self) -> None:
         container, stream = open_media(self.info.path)
-        with container:
-            decoder = _decoder_for(stream)
+        decoder = _decoder_for(stream)
+        try:
             base = float(stream.start_time * stream.time_base) if stream.start_time is not None \
                 and stream.time_base is not None else None
             frame_dur = 1.0 / self.info.fps
             offset = 0.0  # timeline time of the file's second 0 in the current pass
             passes = 0
+            seek_ok = True  # False once seeking proved imprecise in this file: reopen instead
+            first_in_file: float | None = None  # time of the first frame, from a pass from 0
             while not self._stop.is_set():
                 start = self.start_time
+                seeked = False
                 if passes or start > 0.0:
-                    self._rewind(container, stream, decoder, start, base)
-                last_t, step, base = self._pass(container, stream, decoder, offset, start, base,
-                                                frame_dur)
-                if last_t is None or self._stop.is_set():
-                    if last_t is None and passes == 0:
-                        raise MediaDecodeError(f"no frame decoded after {start:g} s")
+                    container, stream, decoder, seeked = self._rewind(container, stream, decoder, start,
+                                                                      base, seek_ok)
+                expect_by = max(start, first_in_file or 0.0) if seeked else None
+                try:
+                    last_t, step, base, first_t = self._pass(container, stream, decoder, offset, start,
+                                                             base, frame_dur, expect_by)
+                except _SeekMissed:
+                    # The seek landed after `start` (MPEG-TS seeks by byte position, for one):
+                    # decode this file from its beginning from now on.
+                    seek_ok, seeked = False, False
+                    container, stream, decoder = self._reopen(container)
+                    last_t, step, base, first_t = self._pass(container, stream, decoder, offset, start,
+                                                             base, frame_dur, None)
+                if first_in_file is None and not seeked:
+                    first_in_file = first_t
+                if self._stop.is_set():
                     return
+                if last_t is None:
+                    raise MediaDecodeError(f"no frame decoded from {start:g} s on"
+                                           + (" after looping back" if passes else ""))
                 passes += 1
                 if not self.loop:
                     return
                 # One pass lasts from `start` to the end of the last frame.
                 offset += max(last_t + (step or frame_dur) - start, frame_dur)
+        finally:
+            container.close()
 
     def _pass(self, container, stream, decoder, offset: float, start: float, base: float | None,
-              frame_dur: float) -> tuple[float | None, float | None, float | None]:
+              frame_dur: float, expect_by: float | None
+              ) -> tuple[float | None, float | None, float | None, float | None]:
         """Decode from the current read position to the end, putting frames from `start` on.
 
-        Returns (time of the last frame in the file, the last frame step, the stream's base time).
+        `expect_by`: after a seek, the first frame must come at or before this time, or the
+        seek missed frames and `_SeekMissed` is raised before anything is queued.
+        Returns (time of the last frame in the file, the last frame step, the stream's base
+        time, time of the first frame decoded).
         """
         held: av.VideoFrame | None = None  # the frame showing at `start`, until a later one comes
-        last_t = prev_t = None
+        last_t = prev_t = first_t = None
         bad_in_a_row = 0
         for packet in container.demux(stream):
             if self._stop.is_set():
-                return last_t, None, base
+                return last_t, None, base, first_t
             try:
                 frames = decoder.decode(packet)
                 bad_in_a_row = 0
@@ -309,6 +333,10 @@ class VideoDecoder:
                     t = frame.time - base
                 else:  # no timestamps: count frames
                     t = 0.0 if last_t is None else last_t + frame_dur
+                if first_t is None:
+                    first_t = t
+                    if expect_by is not None and t > expect_by + TIME_EPS:
+                        raise _SeekMissed
                 if last_t is not None:
                     prev_t = last_t
                 last_t = t
@@ -316,29 +344,50 @@ class VideoDecoder:
                     held = frame
                     continue
                 if held is not None and t > start + TIME_EPS and not self._put(offset + start, held):
-                    return last_t, None, base
+                    return last_t, None, base, first_t
                 held = None
                 if not self._put(offset + max(t, start), frame):
-                    return last_t, None, base
+                    return last_t, None, base, first_t
         if held is not None:  # start lies within the last frame
             self._put(offset + start, held)
         step = (last_t - prev_t) if last_t is not None and prev_t is not None else None
-        return last_t, step, base
+        return last_t, step, base, first_t
 
     def _put(self, t: float, frame: av.VideoFrame) -> bool:
         rgba = to_rgba(frame, self.out_size)
         self.frames_decoded += 1
         return self.queue.put(DecodedFrame(t, rgba), self._stop)
 
-    def _rewind(self, container, stream, decoder, start: float, base: float | None) -> None:
-        """Go back to `start` for the next pass (lands on the keyframe at or before it)."""
-        decoder.flush_buffers()
-        target = (base or 0.0) + start
-        if stream.time_base is not None:
-            container.seek(math.floor(target / stream.time_base), stream=stream,
-                           backward=True, any_frame=False)
-        else:
-            container.seek(int(target * av.time_base), backward=True, any_frame=False)
+    def _rewind(self, container, stream, decoder, start: float, base: float | None, seek: bool):
+        """Go back to `start` for the next pass; returns (container, stream, decoder, seeked).
+
+        Seeking lands on the keyframe at or before `start` (`_pass` decodes forward from there).
+        A file that cannot seek (a raw stream), or whose seeks proved imprecise (`seek` False),
+        is opened again and decoded from its beginning instead (seeked is then False).
+        """
+        if seek:
+            target = (base or 0.0) + start
+            try:
+                decoder.flush_buffers()
+                if stream.time_base is not None:
+                    container.seek(math.floor(target / stream.time_base), stream=stream,
+                                   backward=True, any_frame=False)
+                else:
+                    container.seek(int(target * av.time_base), backward=True, any_frame=False)
+                return container, stream, decoder, True
+            except (av.FFmpegError, OSError, ValueError):
+                pass
+        return (*self._reopen(container), False)
+
+    def _reopen(self, container):
+        """Close `container` and open the file again at its beginning."""
+        container.close()
+        container, stream = open_media(self.info.path)
+        return container, stream, _decoder_for(stream)
+
+
+class _SeekMissed(Exception):
+    """A seek landed after the frame wanted (raised before any frame of the pass is queued)."""
 
 
 class VideoLayer(PictureLayer):
@@ -474,7 +523,8 @@ class VideoLayer(PictureLayer):
 
     def release_picture(self) -> None:
         if self._decoder is not None:
-            self._decoder.stop()
+            # Do not wait: the thread touches no GL and ends by itself within one frame's decode.
+            self._decoder.stop(timeout=0.0)
             self._decoder = None
         self._queue = None
         if self._texture is not None:
