@@ -60,7 +60,7 @@ def run_child(display: str, code: str, tmp_path: Path, timeout: float = 120.0) -
     script = tmp_path / "child.py"
     script.write_text(CHILD_PRELUDE + code)
     proc = subprocess.run([sys.executable, str(script), str(tmp_path)], env=env, cwd=str(REPO),
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
     assert proc.returncode == 0, f"child failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     facts = json.loads((tmp_path / "facts.json").read_text())
     pixels = dict(np.load(tmp_path / "pixels.npz")) if (tmp_path / "pixels.npz").exists() else {}
@@ -85,7 +85,7 @@ def save():
 def quadrants(img: np.ndarray) -> dict[str, tuple]:
     """Colours at the centres of the four quadrants of an (h, w, 3+) image."""
     h, w = img.shape[:2]
-    pick = lambda fy, fx: tuple(int(v) for v in img[int(h * fy), int(w * fx), :3])  # noqa: E731
+    pick = lambda fy, fx: tuple(int(v) for v in img[int(h * fy), int(w * fx), :3])
     return {"tl": pick(0.25, 0.25), "tr": pick(0.25, 0.75), "bl": pick(0.75, 0.25), "br": pick(0.75, 0.75)}
 
 

@@ -63,6 +63,7 @@ class Mp4Sink:
         self.frames_written = 0
         self.dropped = 0
         self._carry = 0  # frame slots of dropped frames, filled by the next frame queued
+        self._last: np.ndarray | None = None
         self.error: str | None = None
         self._thread = threading.Thread(target=self._run, name="mp4-sink", daemon=True)
         self._thread.start()
@@ -77,6 +78,7 @@ class Mp4Sink:
         if self.error is not None:
             self.dropped += repeat
             return False
+        self._last = rgb
         try:
             self._queue.put_nowait((rgb, repeat + self._carry))
             self._carry = 0
@@ -117,6 +119,11 @@ class Mp4Sink:
 
     def close(self, timeout: float = 60.0) -> None:
         """Finish encoding what is queued and close the file (render thread, at the end)."""
+        if self._carry and self._last is not None and self.error is None:
+            # Slots still owed by dropped frames: the newest picture fills them, so the video
+            # is exactly as long as the show ran. Waiting is fine here: the show is over.
+            self._queue.put((self._last, self._carry))
+            self._carry = 0
         self._queue.put(None)
         self._thread.join(timeout)
         try:

@@ -121,6 +121,13 @@ def homography(src: Sequence[Point], dst: Sequence[Point]) -> np.ndarray:
     Raises:
         ValueError: the points are degenerate (three in a line), so no unique map exists.
     """
+    for points in (src, dst):
+        p = np.asarray(points, dtype=np.float64)
+        for i in range(4):
+            a_, b_, c_ = p[i], p[(i + 1) % 4], p[(i + 2) % 4]
+            if abs((b_[0] - a_[0]) * (c_[1] - a_[1]) - (b_[1] - a_[1]) * (c_[0] - a_[0])) < 1e-12:
+                raise ValueError(f"no homography maps {list(src)} to {list(dst)}: degenerate points "
+                                 "(three in a line)")
     a = np.zeros((8, 8))
     b = np.zeros(8)
     for i, ((x, y), (u, v)) in enumerate(zip(src, dst)):
