@@ -225,6 +225,7 @@ def test_rate_quarter_and_a_rate_change_continue_from_the_current_frame(engine, 
     assert_colour(pixel_at(engine, 0.81), frame_colour(2), LOSSY_TOL)  # position 0.2025
     layer.set_param("rate", 2.0)  # from position 0.2025 on, twice as fast
     assert_colour(pixel_at(engine, 0.91), frame_colour(4), LOSSY_TOL)  # 0.2025 + 0.2 = 0.4025
+    assert layer.position == pytest.approx(0.4025)
     # A mapping drives the rate through set_mapped: clamped into 0.25..4, never an error.
     layer.set_mapped("rate", 100.0)
     assert layer.rate == 4.0

@@ -440,8 +440,10 @@ class VideoLayer(PictureLayer):
     # -- playback position ----------------------------------------------------------------------
     @property
     def position(self) -> float:
-        """Seconds on the playback timeline shown at the last render (grows across loops)."""
-        return self._anchor[1] if self._anchor is not None else self.start
+        """Seconds on the playback timeline at the last render (keeps growing across loops)."""
+        if self._anchor is None or self._last_time is None:
+            return self.start
+        return self._position_at(self._last_time)
 
     def _advance(self, t: float) -> float:
         """The playback position at engine time `t` (anchored, so no float drift accumulates)."""
@@ -460,6 +462,8 @@ class VideoLayer(PictureLayer):
         return p0 + (t - t0) * self.rate
 
     def _set_rate(self, rate: float) -> None:
+        if rate == self.rate:
+            return  # mappings set the rate every frame: keep the anchor when nothing changed
         if self._last_time is not None and self._anchor is not None:
             self._anchor = (self._last_time, self._position_at(self._last_time))
         self.rate = rate
