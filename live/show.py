@@ -290,7 +290,8 @@ class FilePlayback:
                  name: str = "audio") -> None:
         if len(samples) == 0:
             raise ValueError(f"{name}: no audio samples")
-        self.samples = np.asarray(samples, np.float32)
+        samples = np.asarray(samples, np.float32)
+        self.samples = samples[:, None] if samples.ndim == 1 else samples
         self._mono = to_mono(self.samples)
         self.sr = int(sr)
         self.loop = loop
@@ -308,6 +309,23 @@ class FilePlayback:
     def duration(self) -> float:
         """Length of the file in seconds."""
         return len(self._mono) / self.sr
+
+    @property
+    def fed(self) -> int:
+        """Samples played so far (counting loops): the position of the next frame's audio."""
+        return self._fed
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        """The (multichannel) samples played between positions `start` and `stop` (loops wrap;
+        past the end of a file that does not loop: silence)."""
+        n = len(self.samples)
+        idx = np.arange(start, stop)
+        if self.loop:
+            return self.samples[idx % n]
+        out = np.zeros((len(idx), self.samples.shape[1]), np.float32)
+        inside = idx < n
+        out[inside] = self.samples[idx[inside]]
+        return out
 
     def frame(self, position: float, dt: float) -> AudioFrame:
         """Feed everything up to `position` seconds and return the analysis for this frame."""
@@ -779,6 +797,11 @@ class Show:
         """Seconds of show time since `start`."""
         return self.clock.now() - self._start_time
 
+    @property
+    def start_time(self) -> float:
+        """The clock time `start` was called at (audio position 0)."""
+        return self._start_time
+
 
 # --------------------------------------------------------------------------------------------
 # Command line: `echoel run` and `echoel demo` (the session itself is live.render.outputs.session)
@@ -849,6 +872,9 @@ def add_live_arguments(p: argparse.ArgumentParser) -> None:
         help="corner-pin (keystone) of the program output: where the picture's top-left, top-right, "
              "bottom-right and bottom-left corners land, 0..1 of the window")
     add("--no-operator", action="store_true", help="no operator monitor window")
+    add("--record", metavar="OUT.mp4", help="with windows: also record the program output (with the audio)")
+    add("--no-flash-guard", action="store_true",
+        help="switch the photosensitivity flash guard off for this show (it is on by default)")
 
 
 def live_options(args: argparse.Namespace, setlist: SetList, default_video: Path):
@@ -882,7 +908,9 @@ def live_options(args: argparse.Namespace, setlist: SetList, default_video: Path
                        headless=bool(getattr(args, "headless", False)),
                        video=Path(getattr(args, "out", None) or default_video),
                        sheet=Path(args.sheet) if getattr(args, "sheet", None) else None,
-                       program=program, operator=not getattr(args, "no_operator", False))
+                       record=Path(args.record) if getattr(args, "record", None) else None,
+                       program=program, operator=not getattr(args, "no_operator", False),
+                       flash_guard=not getattr(args, "no_flash_guard", False))
 
 
 def cmd_run(args: argparse.Namespace) -> int:

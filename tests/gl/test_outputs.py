@@ -14,14 +14,19 @@ import pytest
 
 from live.render.context import release_framebuffers
 from live.render.hud import Hud, HudInfo
-from live.render.outputs.headless import QUEUE_FRAMES, HeadlessOutput, Mp4Sink
+from live.render.outputs.headless import (
+    ContactSheet,
+    ContactSheetOutput,
+    RecordingOutput,
+)
 from live.render.outputs.transform import (
     OutputTransform,
     TransformPass,
     apply_homography,
     output_to_texture,
 )
-from live.render.video import read_png
+from live.render.video import OutputError, read_png
+from live.scene import find_scene
 
 pytestmark = pytest.mark.gl
 REPO = Path(__file__).resolve().parents[2]
@@ -99,61 +104,48 @@ def test_hud_draws_a_dark_panel_and_light_text(ctx):
         release_framebuffers(ctx, fbo, tex)
 
 
-def test_headless_output_writes_an_mp4_with_audio_and_a_contact_sheet(tmp_path):
-    size, fps = (64, 36), 10
-    t = np.arange(48000 * 2) / 48000
-    audio = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[:, None].repeat(2, axis=1)
-    out = HeadlessOutput(size, fps, video=tmp_path / "v.mp4", sheet=tmp_path / "s.png", duration=2.0,
-                         audio=audio, thumbs=4)
-    frame = np.zeros((36, 64, 4), np.uint8)
-    for i in range(15):  # 15 frames that fill 20 slots: every third frame missed one slot
-        frame[..., 0] = i * 10
-        out.present_frame(frame.copy(), t=i * 0.13, missed=1 if i % 3 == 2 else 0)
-    result = out.finish()
-    assert result.errors == [] and result.frames_encoded == 15 + 5
-    with av.open(str(result.video)) as container:
-        v = container.streams.video[0]
-        a = container.streams.audio
-        assert len(a) == 1, "the show's audio is muxed into the video"
-        frames = sum(1 for _ in container.decode(v))
-    assert frames == 20  # repeated frames keep the video as long as the show ran
-    sheet = read_png(result.contact_sheet)
-    assert sheet.shape[0] > 36 and sheet.shape[1] > 64
+def test_recording_output_records_the_show_with_its_audio_and_a_contact_sheet(ctx, tmp_path):
+    from live.clock import ManualClock
+    from live.engine import Engine
+    from live.render.recorder import Recorder
+    from live.show import FilePlayback, SetList, Show
+
+    clock = ManualClock()
+    engine = Engine(ctx, (64, 36), clock)
+    t = np.arange(48000 * 3) / 48000
+    playback = FilePlayback((0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), loop=False)
+    recorder = Recorder(engine.output_fbo, tmp_path / "show.mp4", clock=clock, fps=10, audio_rate=48000,
+                        audio_channels=1)
+    recording = RecordingOutput(recorder, playback)
+    sheet = ContactSheet(tmp_path / "sheet.png", duration=2.0, thumbs=4)
+    show = Show(engine, SetList("t", (find_scene("idle"),)), audio=playback,
+                outputs=[recording, ContactSheetOutput(sheet)])
+    show.start()
+    try:
+        for _ in range(20):  # 2 s at 10 fps
+            clock.advance(0.1)
+            show.step()
+        recording.close()
+        assert sheet.write() == tmp_path / "sheet.png"
+    finally:
+        show.close()
+        engine.release()
+    rep = recording.report
+    # The test renders faster than real time, so the encoder may drop a few frames (counted);
+    # the recording still spans the show's 2 s on its timeline.
+    assert rep.error is None and rep.frames_written + rep.frames_dropped >= 19
+    assert rep.duration == pytest.approx(2.0, abs=0.15)
+    with av.open(str(rep.path)) as container:
+        assert len(container.streams.audio) == 1, "the show's audio is muxed into the recording"
+        samples = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
+    assert len(samples) >= 48000 * 1.8 and np.abs(samples).max() > 0.2
+    assert len(sheet.thumbs) == 4
+    assert read_png(tmp_path / "sheet.png").shape[1] > 64
 
 
-def test_mp4_sink_never_blocks_and_carries_dropped_slots(tmp_path, monkeypatch):
-    sink = Mp4Sink(tmp_path / "x.mp4", (16, 16), 10)
-    release = []
-    original = sink._writer.write_frame
-
-    def slow_write(rgb):  # hold the writer until the test has filled the queue
-        while not release:
-            import time
-            time.sleep(0.001)
-        original(rgb)
-
-    monkeypatch.setattr(sink._writer, "write_frame", slow_write)
-    rgb = np.zeros((16, 16, 3), np.uint8)
-    accepted = sum(sink.submit(rgb) for _ in range(QUEUE_FRAMES + 10))
-    assert accepted <= QUEUE_FRAMES + 1 and sink.dropped >= 9
-    release.append(True)
-    sink.submit(rgb)  # carries the dropped frames' slots
-    sink.close()
-    assert sink.frames_written == QUEUE_FRAMES + 10 + 1
-    assert sink.error is None
-
-
-def test_mp4_sink_stops_recording_on_a_disk_error_and_says_so(tmp_path, monkeypatch):
-    sink = Mp4Sink(tmp_path / "y.mp4", (16, 16), 10)
-
-    def full(rgb):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(sink._writer, "write_frame", full)
-    sink.submit(np.zeros((16, 16, 3), np.uint8))
-    sink.close()
-    assert "No space left on device" in sink.error and str(tmp_path / "y.mp4") in sink.error
-    assert not sink.submit(np.zeros((16, 16, 3), np.uint8))
+def test_contact_sheet_that_cannot_be_written_is_a_clear_error(tmp_path):
+    with pytest.raises(OutputError, match="does not exist"):
+        ContactSheet(tmp_path / "missing" / "s.png")
 
 
 def test_run_headless_in_real_time_writes_video_sheet_and_report(tmp_path):

@@ -20,11 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from live.audio.decode import ANALYSIS_RATE
 from live.clock import WallClock
 from live.engine import Engine
 from live.health.registry import PartRegistry
-from live.render.outputs.headless import HeadlessOutput, HeadlessResult
+from live.render.outputs.headless import (
+    ContactSheet,
+    ContactSheetOutput,
+    RecordingOutput,
+)
 from live.render.outputs.timing import FramePacer, FrameReport
 from live.render.outputs.window import (
     GlfwHost,
@@ -32,6 +35,8 @@ from live.render.outputs.window import (
     WindowError,
     display_available,
 )
+from live.render.recorder import Recorder, RecordingReport, Snapshotter
+from live.render.video import OutputError
 from live.show import DEFAULT_FADE_S, FilePlayback, NextPreview, SetList, Show
 
 log = logging.getLogger(__name__)
@@ -54,9 +59,13 @@ class LiveOptions:
             audio's length, or 60 s without audio).
         audio: a file playing in real time (looping), or None.
         headless: render headless even with a display.
-        video, sheet: headless outputs (mp4, contact sheet PNG).
+        video: headless: the mp4 to record (with the audio).
+        sheet: headless: the contact sheet PNG (None: next to the video).
+        record: with windows: also record the program output to this mp4 (None: no recording).
         program: the program output window.
         operator: open the operator monitor.
+        flash_guard: limit flashes on the program output (on by default; off logs a warning).
+        snapshots: folder for snapshots (None: ~/.local/share/echoel/snapshots).
         shader_roots: shader folders (None: the defaults).
     """
 
@@ -68,8 +77,11 @@ class LiveOptions:
     headless: bool = False
     video: Path = Path("out/run.mp4")
     sheet: Path | None = None
+    record: Path | None = None
     program: OutputSpec = field(default_factory=OutputSpec)
     operator: bool = True
+    flash_guard: bool = True
+    snapshots: Path | None = None
     shader_roots: list[Path] | None = None
 
 
@@ -79,7 +91,9 @@ class SessionReport:
 
     frames: FrameReport
     headless_reason: str | None
-    written: HeadlessResult | None
+    recording: RecordingReport | None = None
+    contact_sheet: Path | None = None
+    errors: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """The one-screen report."""
@@ -87,14 +101,15 @@ class SessionReport:
         if self.headless_reason:
             out.append(f"  headless ({self.headless_reason})")
         out += ["  " + line for line in self.frames.lines()]
-        if self.written is not None:
-            if self.written.video:
-                out.append(f"  video: {self.written.video.resolve()} ({self.written.frames_encoded} frames"
-                           + (f", {self.written.encoder_dropped} dropped by the encoder queue"
-                              if self.written.encoder_dropped else "") + ")")
-            if self.written.contact_sheet:
-                out.append(f"  contact sheet: {self.written.contact_sheet.resolve()}")
-            out += [f"  error: {err}" for err in self.written.errors]
+        rec = self.recording
+        if rec is not None:
+            dropped = f", {rec.frames_dropped} dropped by the encoder" if rec.frames_dropped else ""
+            out.append(f"  video: {rec.path.resolve()} ({rec.frames_written} frames, {rec.duration:.1f} s{dropped})")
+            if rec.error:
+                out.append(f"  recording stopped: {rec.error}")
+        if self.contact_sheet is not None:
+            out.append(f"  contact sheet: {self.contact_sheet.resolve()}")
+        out += [f"  error: {err}" for err in self.errors]
         return out
 
 
@@ -140,22 +155,6 @@ class MonitorOutput:
     def close(self) -> None:
         """Close the window."""
         self.view.close()
-
-
-class HeadlessShowOutput:
-    """The headless recording as a show output (frames read back, encoded on a thread)."""
-
-    name = "headless"
-
-    def __init__(self, headless: HeadlessOutput) -> None:
-        self.headless = headless
-
-    def present(self, show: Show) -> None:
-        """Read the frame back and hand it to the encoder (never waits for it)."""
-        self.headless.present_frame(show.engine.read_rgba(), show.elapsed, missed=show.slots - 1)
-
-    def close(self) -> None:
-        """Nothing: `HeadlessOutput.finish` is called by the session, which reports the files."""
 
 
 class FinishBeforeWindows:
@@ -271,9 +270,15 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
     ctx = host.ctx if host is not None else create_headless_context()
     engine = Engine(ctx, options.size, clock, parts=parts, shader_roots=options.shader_roots)
     show: Show | None = None
-    headless: HeadlessOutput | None = None
+    recording: RecordingOutput | None = None
+    sheet: ContactSheet | None = None
     duration = options.duration
     try:
+        if options.flash_guard:
+            engine.output_filters.append(_flash_guard(ctx, options, parts))
+        else:
+            log.warning("flash guard OFF for this show: flashes on the program output are not limited")
+            parts.degraded("flash_guard", "flash guard off (--no-flash-guard)")
         outputs: list = []
         preview = None
         route: list[Show] = []  # the show, once made: key callbacks post to it
@@ -294,21 +299,30 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
                     preview = NextPreview(ctx, clock, shader_roots=options.shader_roots)
             if program is None:
                 why_headless = "the program window could not be opened"
+        video = options.record
         if why_headless:
             if duration is None:
                 duration = audio.duration if audio is not None else 60.0
             video = Path(options.video)
-            sheet = Path(options.sheet) if options.sheet else video.with_name(video.stem + "-contact.png")
-            video.parent.mkdir(parents=True, exist_ok=True)
+            sheet_path = Path(options.sheet) if options.sheet else video.with_name(video.stem + "-contact.png")
+            sheet_path.parent.mkdir(parents=True, exist_ok=True)
+            sheet = ContactSheet(sheet_path, duration)
             print_fn(f"echoel: rendering headless in real time ({why_headless}): {options.size[0]}x"
-                     f"{options.size[1]} at {options.fps:g} fps for {duration:.0f} s -> {video}, {sheet}")
+                     f"{options.size[1]} at {options.fps:g} fps for {duration:.0f} s -> {video}, {sheet_path}")
             parts.degraded("output.program", f"headless: {why_headless}")
-            headless = HeadlessOutput(options.size, round(options.fps), video=video, sheet=sheet,
-                                      duration=duration, audio=audio.samples if audio is not None else None,
-                                      audio_rate=audio.sr if audio is not None else ANALYSIS_RATE)
-            outputs.append(HeadlessShowOutput(headless))
+        if video is not None:
+            video.parent.mkdir(parents=True, exist_ok=True)
+            recorder = Recorder(engine.output_fbo, video, clock=clock, fps=round(options.fps),
+                                audio_rate=audio.sr if audio is not None else None,
+                                audio_channels=audio.samples.shape[1] if audio is not None else 2, parts=parts)
+            recording = RecordingOutput(recorder, audio)
+            # Before the windows: the capture reads the engine's context, which is current here.
+            outputs.insert(1 if host is not None else 0, recording)
+        if sheet is not None:
+            outputs.append(ContactSheetOutput(sheet))
+        snapshots = Snapshotter(engine.output_fbo, options.snapshots, parts=parts)
         show = Show(engine, setlist, fade=options.fade, audio=audio, fps=options.fps, preview=preview,
-                    outputs=outputs)
+                    outputs=outputs, snapshot=snapshots.snapshot)
         route.append(show)
         if audio is not None:
             parts.ok("audio", f"file {audio.name}, looping")
@@ -320,10 +334,24 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
-        written = headless.finish() if headless is not None else None
-        return SessionReport(frames, why_headless, written)
+        report = SessionReport(frames, why_headless)
+        if recording is not None:
+            if host is not None:
+                host.make_current()
+            recording.close()
+            report.recording = recording.report
+        if sheet is not None:
+            try:
+                report.contact_sheet = sheet.write()
+            except OutputError as exc:
+                report.errors.append(str(exc))
+        snapshots.wait(10.0)
+        report.errors += snapshots.errors
+        return report
     finally:
         if show is not None:
+            if host is not None:
+                host.make_current()
             show.close()
         if host is not None:
             host.make_current()
@@ -332,6 +360,13 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
             host.close()
         else:
             ctx.release()
+
+
+def _flash_guard(ctx, options: LiveOptions, parts: PartRegistry):
+    """The photosensitivity guard on the program output (live/render/safety.py)."""
+    from live.render.safety import FlashGuard
+
+    return FlashGuard(ctx, options.size, fps_hint=options.fps, enabled=True, parts=parts)
 
 
 def check_fps(fps: float) -> float:
