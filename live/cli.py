@@ -97,20 +97,11 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from live.audio.demo_track import ensure_demo_track
-    from live.render.offline import parse_size, render_offline
-    from live.scene import find_scene, load_scene
+    """The demo live: a window reacting to the demo track with a display, otherwise a real-time
+    headless run writing out/demo.mp4, out/demo-contact.png and a report (live/show.py)."""
+    from live.show import run_demo
 
-    audio = Path(args.audio) if args.audio else ensure_demo_track()
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    scene = load_scene(find_scene(DEMO_SCENE))
-    print(f"echoel: rendering scene '{scene.name}' with {audio} (no live window yet: offline render)")
-    report = render_offline(scene, audio, out, fps=args.fps, size=parse_size(args.size),
-                            duration=args.duration)
-    _print_report(report)
-    print(f"video: {out.resolve()}")
-    return 0
+    return run_demo(args)
 
 
 def _print_report(report) -> None:
