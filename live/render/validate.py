@@ -165,6 +165,7 @@ class _Tester:
         self.fft = ctx.texture((512, 1), 1, fft.tobytes(), dtype="f4")
         for tex in (self.test_image, self.wave, self.fft):
             tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        self._by_size: dict[tuple[int, int], tuple[Any, Any]] = {}
         _ = ctx.error  # start from a clean error flag
 
     def validate(self, request: dict) -> dict:
@@ -197,13 +198,10 @@ class _Tester:
         import moderngl
         import numpy as np
 
-        from live.render.context import release_framebuffers
         from live.render.program import EngineUniforms, IsfRenderer
 
         ctx = self.ctx
-        target = ctx.texture(size, 4, dtype="f2")  # the engine's layer buffers are RGBA16F
-        fbo = ctx.framebuffer(color_attachments=[target])
-        prev = ctx.texture(size, 4, dtype="f2")
+        fbo, prev = self._targets(size)
         renderer = None
         try:
             fbo.clear(0.0, 0.0, 0.0, 0.0)
@@ -230,7 +228,16 @@ class _Tester:
             ctx.enable_only(moderngl.NOTHING)
             if renderer is not None:
                 renderer.release()
-            release_framebuffers(ctx, fbo, target, prev)
+
+    def _targets(self, size: tuple[int, int]) -> tuple[Any, Any]:
+        """The render target and PREV_FRAME texture for ``size``, made once and kept: creating
+        and deleting framebuffers per validation lets the driver hand out a deleted one's name
+        again, which some drivers (NVIDIA) do at once."""
+        if size not in self._by_size:
+            target = self.ctx.texture(size, 4, dtype="f2")  # the engine's layer buffers are RGBA16F
+            fbo = self.ctx.framebuffer(color_attachments=[target])
+            self._by_size[size] = (fbo, self.ctx.texture(size, 4, dtype="f2"))
+        return self._by_size[size]
 
 
 def _answer(ok: bool, file: str, line: int | None, message: str, files: list[str],
@@ -352,11 +359,20 @@ class _Worker:
         except subprocess.TimeoutExpired:
             return None
 
-    def kill(self) -> None:
+    def kill(self, wait: bool = True) -> None:
+        """Kill the worker. With ``wait=False`` the caller does not wait for it to be gone: a
+        process killed in the middle of GPU work can take seconds to be torn down by the driver
+        (about 4 s on NVIDIA), so a daemon thread reaps it instead."""
         if self.proc.poll() is None:
             self.proc.kill()
+        if not wait:
+            threading.Thread(target=self._reap, name="validator-reaper", daemon=True).start()
+            return
+        self._reap()
+
+    def _reap(self) -> None:
         try:
-            self.proc.wait(timeout=5.0)
+            self.proc.wait(timeout=30.0)
         except subprocess.TimeoutExpired:  # pragma: no cover - a process stuck in the kernel
             pass
         for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
@@ -516,10 +532,11 @@ class ShaderValidator:
             try:
                 answer = worker.request(payload, self.timeout)
             except _Timeout:
-                worker.kill()
+                seconds = time.monotonic() - start
+                worker.kill(wait=False)
                 self._worker = None
                 return ValidationResult(False, shown, None, f"timed out after {self.timeout:g} s "
-                                        "(infinite loop?)", time.monotonic() - start, "timeout", p)
+                                        "(infinite loop?)", seconds, "timeout", p)
             except _Died:
                 code = worker.exit_code()
                 tail = " | ".join(list(worker.stderr_tail)[-3:])
