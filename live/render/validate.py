@@ -230,9 +230,8 @@ class _Tester:
                 renderer.release()
 
     def _targets(self, size: tuple[int, int]) -> tuple[Any, Any]:
-        """The render target and PREV_FRAME texture for ``size``, made once and kept: creating
-        and deleting framebuffers per validation lets the driver hand out a deleted one's name
-        again, which some drivers (NVIDIA) do at once."""
+        """The render target and PREV_FRAME texture for ``size``, made once and kept (cleared
+        before each use), so a validation allocates and deletes no framebuffers."""
         if size not in self._by_size:
             target = self.ctx.texture(size, 4, dtype="f2")  # the engine's layer buffers are RGBA16F
             fbo = self.ctx.framebuffer(color_attachments=[target])
