@@ -235,7 +235,9 @@ class _Tester:
         if size not in self._by_size:
             target = self.ctx.texture(size, 4, dtype="f2")  # the engine's layer buffers are RGBA16F
             fbo = self.ctx.framebuffer(color_attachments=[target])
-            self._by_size[size] = (fbo, self.ctx.texture(size, 4, dtype="f2"))
+            # PREV_FRAME starts black, as in the engine (new texture memory is undefined in GL).
+            prev = self.ctx.texture(size, 4, bytes(size[0] * size[1] * 4 * 2), dtype="f2")
+            self._by_size[size] = (fbo, prev)
         return self._by_size[size]
 
 
