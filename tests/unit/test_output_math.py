@@ -200,3 +200,30 @@ def test_commands_keymap_and_cli_values():
     assert parse_corners("0,0 1,0 1,1 0,1") == ((0, 0), (1, 0), (1, 1), (0, 1))
     with pytest.raises(ShowError, match="four x,y pairs"):
         parse_corners("0,0 1,0")
+
+
+def test_run_options_become_live_options():
+    import argparse
+
+    from live.show import SetList, add_run_parser, live_options
+
+    parser = argparse.ArgumentParser()
+    add_run_parser(parser.add_subparsers())
+    args = parser.parse_args(["run", "demo", "--no-audio", "--size", "320x180", "--fps", "25", "--fullscreen",
+                              "--monitor", "1", "--flip", "h", "--rotate", "180",
+                              "--corners", "0.1,0 0.9,0 1,1 0,1", "--no-operator", "--record", "r.mp4",
+                              "--no-flash-guard"])
+    setlist = SetList("s", (), fade=2.5)
+    opts = live_options(args, setlist, default_video=__import__("pathlib").Path("out/x.mp4"))
+    assert opts.size == (320, 180) and opts.fps == 25.0 and opts.fade == 2.5 and opts.audio is None
+    assert opts.program.fullscreen and opts.program.monitor == 1 and opts.program.size == (320, 180)
+    t = opts.program.transform
+    assert t.flip_h and not t.flip_v and t.rotate == 180 and t.corners[0] == (0.1, 0.0)
+    assert not opts.operator and not opts.flash_guard and str(opts.record) == "r.mp4"
+    assert str(opts.video) == "out/run.mp4"  # the run parser's default
+    bad = parser.parse_args(["run", "--no-audio", "--corners", "0,0 1,0 1,1 0,1 5,5"])
+    with pytest.raises(ShowError, match="four x,y pairs"):
+        live_options(bad, setlist, default_video=opts.video)
+    swapped = parser.parse_args(["run", "--no-audio", "--corners", "0,0 1,0 0,1 1,1"])
+    with pytest.raises(ValueError, match="convex"):
+        live_options(swapped, setlist, default_video=opts.video)

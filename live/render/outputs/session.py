@@ -244,8 +244,12 @@ def install_sigint(show: Show):
 
 
 def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str], None] = print,
-             host_factory: Callable[[], GlfwHost] = GlfwHost) -> SessionReport:
+             host_factory: Callable[[], GlfwHost] = GlfwHost,
+             on_show: Callable[[Show], None] | None = None) -> SessionReport:
     """Run `setlist` live with `options` until quit or `options.duration`; return the report.
+
+    `on_show(show)` is called once the show has started, before the first frame (benchmarks and
+    rehearsal scripts add outputs or post commands there).
 
     Raises AudioFileError, SceneError, OutputError or GLUnavailableError (user errors with file
     names) before the show starts when an input or output cannot be used.
@@ -327,6 +331,8 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
         if audio is not None:
             parts.ok("audio", f"file {audio.name}, looping")
         show.start()
+        if on_show is not None:
+            on_show(show)
         previous = install_sigint(show)
         try:
             frames = show.run(duration=duration, pacer=FramePacer(clock, options.fps),
