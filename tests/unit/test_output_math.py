@@ -227,3 +227,32 @@ def test_run_options_become_live_options():
     swapped = parser.parse_args(["run", "--no-audio", "--corners", "0,0 1,0 0,1 1,1"])
     with pytest.raises(ValueError, match="convex"):
         live_options(swapped, setlist, default_video=opts.video)
+
+
+def test_a_monitor_unplugged_mid_show_turns_its_fullscreen_window_into_a_window(monkeypatch):
+    from types import SimpleNamespace
+
+    from live.health.registry import PartRegistry
+    from live.render.outputs import session, window
+    from live.render.outputs.window import OutputSpec
+
+    class FakeWindow:
+        def __init__(self, name, monitor):
+            self.spec = OutputSpec(name, fullscreen=monitor is not None)
+            self.monitor_name, self.note = monitor, ""
+
+        def go_windowed(self, reason):
+            self.monitor_name, self.note = None, reason
+
+    projector, laptop = FakeWindow("program", "HDMI-1"), FakeWindow("monitor", None)
+    host = SimpleNamespace(windows=[projector, laptop], polled=0, current=0,
+                           take_monitor_events=lambda: [("disconnected", "HDMI-1")])
+    host.poll_events = lambda: setattr(host, "polled", host.polled + 1)
+    host.make_current = lambda: setattr(host, "current", host.current + 1)
+    monkeypatch.setattr(window, "list_monitors", lambda: [MonitorInfo(0, "eDP-1", 1920, 1080, 0, 0, 60)])
+    show = SimpleNamespace(parts=PartRegistry())
+    session.poll_windows(host, show)
+    assert host.polled == 1 and host.current == 1  # the engine's context is current again
+    assert projector.monitor_name is None and "HDMI-1 gone" in projector.note
+    assert show.parts.get("output.program").state.value == "degraded"
+    assert laptop.note == "" and show.parts.get("output.monitor") is None
