@@ -27,7 +27,7 @@ from live.modulation.mappings import Mapping, MappingSet
 from live.modulation.signals import SignalBus
 from live.render.compositor import FULLSCREEN_VERTEX, Compositor
 from live.render.context import release_framebuffers
-from live.render.isf import IsfShader, ShaderParamError, load_isf
+from live.render.isf import IsfShader, ShaderParamError, load_isf, shader_dependencies
 from live.render.layers import LAYER_CLASSES, FrameInputs, Layer
 from live.render.layers.base import LayerBuildError
 from live.render.layers.safe import SafeLayer, safe_scene_spec
@@ -86,21 +86,42 @@ class _Fade:
 
 
 class ShaderLibrary:
-    """Parsed shaders by path, reloaded when the file changes. Render thread."""
+    """Parsed shaders by path, reparsed when the file or anything it includes changes.
+
+    Render thread (scene builds); `invalidate` may be called from the hot-reload thread.
+    """
 
     def __init__(self, roots: list[Path] | None = None) -> None:
         self.roots = roots
-        self._cache: dict[Path, tuple[float, IsfShader]] = {}
+        self._cache: dict[Path, tuple[tuple, IsfShader]] = {}
 
     def get(self, name: str) -> IsfShader:
         path = resolve_shader_path(name, self.roots)
-        mtime = path.stat().st_mtime
         hit = self._cache.get(path)
-        if hit is not None and hit[0] == mtime:
+        if hit is not None and hit[0] == _stamps(shader_dependencies(hit[1])):
             return hit[1]
         shader = load_isf(path, self.roots)
-        self._cache[path] = (mtime, shader)
+        self._cache[path] = (_stamps(shader_dependencies(shader)), shader)
         return shader
+
+    def invalidate(self, paths) -> None:
+        """Forget cached shaders that are, or depend on, any of `paths`."""
+        changed = {Path(p).resolve() for p in paths}
+        for key, (_, shader) in list(self._cache.items()):
+            if changed.intersection(shader_dependencies(shader)):
+                self._cache.pop(key, None)
+
+
+def _stamps(paths) -> tuple:
+    """(mtime_ns, size) of each path, None for a missing one: a cheap change detector."""
+    out = []
+    for p in paths:
+        try:
+            st = p.stat()
+            out.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append(None)
+    return tuple(out)
 
 
 class Engine:

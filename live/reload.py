@@ -593,20 +593,14 @@ class HotReloader:
         return sum(self.apply(r) for r in self.poll())
 
     def _forget_parsed(self, shaders: Iterable[Path]) -> None:
-        """Make the engine's shader library re-read these files (an include may have changed,
-        which its modification-time check on the shader file alone does not see)."""
+        """Make the engine's shader library re-read shaders that are or include these files now,
+        rather than at its next stat check."""
         paths = set(shaders)
         if not paths:
             return
         library = getattr(self._engine, "shaders", None)
-        invalidate = getattr(library, "invalidate", None)
-        if callable(invalidate):
-            invalidate(paths)
-            return
-        cache = getattr(library, "_cache", None)  # ShaderLibrary without invalidate(): its cache
-        if isinstance(cache, dict):
-            for key in [k for k in cache if _norm(k) in paths]:
-                del cache[key]
+        if library is not None:
+            library.invalidate(paths)
 
     # -- errors ---------------------------------------------------------------------------------
     @property

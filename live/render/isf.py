@@ -1208,3 +1208,28 @@ def _uniform_declarations(h: _Header, inputs: Sequence[IsfInput], passes: Sequen
         if name not in declared_by_body:
             lines.append((f"uniform sampler2D {name};", h.line_of_key(name)))
     return lines
+
+
+def shader_dependencies(shader: "IsfShader") -> tuple[Path, ...]:
+    """Every file an IsfShader's compiled text depends on, as absolute paths.
+
+    The shader file, each ``#include`` (found through the line maps, which record the file of
+    every generated line), the engine's ``common/`` files, a companion vertex shader, the
+    IMPORTED images, and the paths of companion ``.vs``/``.vert`` files that do not exist yet
+    (creating one changes the shader). Any thread; no GL.
+    """
+    seen: dict[Path, None] = {}
+
+    def add(p: Path | str) -> None:
+        seen.setdefault(Path(p).expanduser().resolve(), None)
+
+    add(shader.path)
+    for source_map in (shader.fragment_map, shader.vertex_map):
+        for origin in source_map.origins:
+            if origin.file and not origin.file.startswith("<"):
+                add(origin.file)
+    for suffix in VERTEX_SUFFIXES:
+        add(Path(shader.path).with_suffix(suffix))
+    for image in shader.imported.values():
+        add(image)
+    return tuple(seen)

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from live.render.isf import shader_dependencies  # noqa: F401 - re-exported for callers
+
 #: Default seconds a shader may take to compile and render its test frames.
 DEFAULT_TIMEOUT = 5.0
 #: Default test render size: tiny, so a validation costs little even on a software rasteriser.
@@ -104,31 +106,6 @@ class ValidatorError(RuntimeError):
 # --------------------------------------------------------------------------------------------
 
 
-def shader_dependencies(shader: Any) -> tuple[Path, ...]:
-    """Every file an IsfShader's compiled text depends on, as absolute paths.
-
-    The shader file, each ``#include`` (found through the line maps, which record the file of
-    every generated line), the engine's ``common/`` files, a companion vertex shader, the
-    IMPORTED images, and the paths of companion ``.vs``/``.vert`` files that do not exist yet
-    (creating one changes the shader). Any thread; no GL.
-    """
-    from live.render.isf import VERTEX_SUFFIXES
-
-    seen: dict[Path, None] = {}
-
-    def add(p: Path | str) -> None:
-        seen.setdefault(Path(p).expanduser().resolve(), None)
-
-    add(shader.path)
-    for source_map in (shader.fragment_map, shader.vertex_map):
-        for origin in source_map.origins:
-            if origin.file and not origin.file.startswith("<"):
-                add(origin.file)
-    for suffix in VERTEX_SUFFIXES:
-        add(Path(shader.path).with_suffix(suffix))
-    for image in shader.imported.values():
-        add(image)
-    return tuple(seen)
 
 
 # --------------------------------------------------------------------------------------------
