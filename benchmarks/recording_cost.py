@@ -11,7 +11,8 @@ handed to `add_audio` as the live audio side would, is measured three ways:
    after every frame, medians compared. The difference is what recording takes from the render
    thread, including the CPU the encoder thread competes for (llvmpipe and x264 share 2 cores).
    Recording runs at 30 fps on a 30 fps timeline, so every frame is recorded.
-3. A real-time show at 30 fps (wall clock, paced) with recording: frames the show missed and
+3. The encoder alone: frames per second the writer encodes (H.264 ultrafast plus AAC).
+4. A real-time show at 30 fps (wall clock, paced) with recording: frames the show missed and
    frames the recorder dropped because the encoder fell behind.
 
 Targets: capture() at most 1 ms (640x360) and 3 ms (1280x720) per frame (median); no frame
@@ -39,8 +40,9 @@ from live.clock import ManualClock, WallClock  # noqa: E402
 from live.engine import Engine  # noqa: E402
 from live.render.context import create_headless_context, renderer_name  # noqa: E402
 from live.render.outputs.timing import FramePacer  # noqa: E402
-from live.render.recorder import Recorder  # noqa: E402
+from live.render.recorder import LIVE_PRESET, Recorder  # noqa: E402
 from live.render.shader_source import default_search_roots  # noqa: E402
+from live.render.video import Mp4Writer  # noqa: E402
 from live.scene import parse_scene  # noqa: E402
 
 SIZES = ((640, 360), (1280, 720))
@@ -118,6 +120,26 @@ def flat_out(ctx, size: tuple[int, int], rounds: int, block: int, folder: Path) 
     }
 
 
+def encoder_speed(ctx, size: tuple[int, int], frames: int, folder: Path) -> dict:
+    """Frames per second the writer alone encodes (H.264 ultrafast plus AAC), no rendering."""
+    clock = ManualClock()
+    engine = Engine(ctx, size, clock, shader_roots=ROOTS)
+    engine.load_scene(SCENE)
+    pictures = []
+    for i in range(frames):
+        clock.set(i / FPS)
+        engine.tick()
+        pictures.append(engine.read_rgba().copy())
+    engine.release()
+    writer = Mp4Writer(folder / f"enc-{size[0]}.mp4", size, FPS, audio_rate=SR, preset=LIVE_PRESET, crf=23)
+    t0 = time.perf_counter()
+    for i, picture in enumerate(pictures):
+        writer.write_frame(picture, pts=i)
+        writer.write_audio(audio_block(i))
+    writer.close()
+    return {"encoder_fps": frames / (time.perf_counter() - t0)}
+
+
 def real_time(ctx, size: tuple[int, int], seconds: float, folder: Path) -> dict:
     """A paced 30 fps show with recording: missed frame slots and recorder drops."""
     clock = WallClock()
@@ -164,6 +186,7 @@ def main() -> int:
         for size in SIZES:
             label = f"{size[0]}x{size[1]}"
             result = flat_out(ctx, size, rounds, block, Path(tmp))
+            result.update(encoder_speed(ctx, size, block * 2, Path(tmp)))
             result.update(real_time(ctx, size, seconds, Path(tmp)))
             rows.append({"size": label, **{k: (round(v, 3) if isinstance(v, float) else v)
                                            for k, v in result.items()}})
@@ -174,7 +197,7 @@ def main() -> int:
         targets[f"capture_ms_median_{label}"] = target("<=", value, metrics[f"capture_ms_median_{label}"])
     targets["live_recorder_dropped_640x360"] = target("<=", 0, metrics["live_recorder_dropped_640x360"])
     columns = ["size", "frame_ms_median_plain", "frame_ms_median_recording", "recording_cost_ms",
-               "capture_ms_median", "capture_ms_p99", "flat_out_frames_dropped", "live_frames",
+               "capture_ms_median", "capture_ms_p99", "flat_out_frames_dropped", "encoder_fps", "live_frames",
                "live_slots_missed", "live_frame_ms_p99", "live_recorder_dropped"]
     print_table(rows, columns)
     path = write_result("recording_cost", metrics, targets, gl_renderer=renderer_name(ctx))
