@@ -312,6 +312,21 @@ class JackDummyServer:
             self._logfile.close()
             self._logfile = None
 
+    def log_text(self) -> str:
+        """What jackd has printed so far (e.g. "XRun" lines when a client missed its deadline)."""
+        f = getattr(self, "_logfile", None)
+        if f is None:
+            return self.log
+        f.flush()
+        f.seek(0)
+        text = f.read()
+        f.seek(0, os.SEEK_END)
+        return text
+
+    def xrun_count(self) -> int:
+        """Cycles in which jackd reported a client too late, so far."""
+        return sum(1 for line in self.log_text().splitlines() if "XRun" in line)
+
     @property
     def running(self) -> bool:
         """Whether the jackd process is alive."""
