@@ -3,9 +3,11 @@
 The guard limits general flashes and red flashes to at most three per second over any 1 s window
 (WCAG 2.x success criterion 2.3.1 "Three Flashes or Below Threshold"; ITU-R BT.1702 for
 broadcast). It measures every frame on the GPU at the resolution of a tile grid, decides on the
-CPU which tiles may change how much, and damps only what would break the limit by blending the
-new frame with the previous output in linear light. See docs/safety.md for the rules, the chosen
-thresholds and the limits of the method.
+CPU which tiles may change how much, and damps only what would break the limit: each damped
+tile's change is cut to just under the threshold, in linear light, by blending the new frame with
+an anchor as bright as the previous output (the new frame dimmed where it got brighter, the
+previous output where it got darker), interpolated smoothly between tiles. See docs/safety.md
+for the rules, the chosen thresholds and the limits of the method.
 
 Definitions used (all on relative luminance / linear RGB, sRGB decoded, Rec.709 coefficients):
 
@@ -417,6 +419,11 @@ class FlashLimiter:
             if fired and len(fired) > self.rules.max_transitions - events.in_window(t):
                 return True
         return False
+
+    @property
+    def shown(self) -> tuple[np.ndarray, np.ndarray]:
+        """(luminance, red value) per tile of the last committed frame (copies)."""
+        return self._lum.last.copy(), self._red.last.copy()
 
     def counts(self, t: float) -> tuple[int, int]:
         """(general, red) screen transitions in the window ending at time t."""

@@ -206,6 +206,17 @@ def test_limit_holds_at_any_frame_rate(rig, fps):
     assert 12 <= per_frame.sum() <= 18
 
 
+@pytest.mark.parametrize("size", [(50, 30), (10, 6)])
+def test_sizes_that_do_not_divide_into_tiles(rig, size):
+    """Uneven tiles (50x30 on a 16x9 grid) and outputs smaller than the grid (10x6) work too."""
+    fps = 60
+    frames = strobe(rgba((255, 255, 255), size), rgba((0, 0, 0), size), fps, 2.0)
+    out = rig(size=size).run(frames, fps)
+    per_frame = screen_transitions(out)
+    assert worst_window(per_frame, fps) <= 6
+    assert per_frame.sum() >= 8
+
+
 def test_flicker_on_every_frame_is_limited(rig):
     """A 30 Hz black/white flicker (a new level every frame at 60 fps): the transitions a
     tile repeats within 100 ms are counted one by one, not merged."""
@@ -401,8 +412,8 @@ def test_rules_count_a_slow_fade_once_and_free_the_budget_after_a_second():
         t += dt
         x = 1.0 - x
         d = lim.decide(x, np.zeros_like(x), t)
-        lim.commit(x if d.weights.min() == 1.0 else lim._lum.last, np.zeros_like(x), t)
+        lim.commit(x if d.weights.min() == 1.0 else lim.shown[0], np.zeros_like(x), t)
     assert d.weights.max() < 0.2 and lim.counts(t) == (6, 0)
     t += 1.0  # a second later the window is empty again
     assert lim.counts(t) == (0, 0)
-    assert lim.decide(1.0 - lim._lum.last, np.zeros(areas.size), t).weights.min() == 1.0
+    assert lim.decide(1.0 - lim.shown[0], np.zeros(areas.size), t).weights.min() == 1.0
