@@ -37,10 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import print_table, target, write_result  # noqa: E402
-from live.audio.devices import JackDummyServer, JackUnavailableError  # noqa: E402
-from live.audio.features import FeatureExtractor, HopAnalysis  # noqa: E402
-from live.audio.sources import OfflineFileSource  # noqa: E402
+from benchmarks._common import print_table, target, write_result
+from live.audio.devices import JackDummyServer, JackUnavailableError
+from live.audio.features import FeatureExtractor, HopAnalysis
+from live.audio.sources import OfflineFileSource
 
 SR = 48000
 HOP = 512
@@ -263,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
                                "xruns": r["xruns"], "frames_dropped": r["frames_dropped"]}
             budget = hop_s + r["device_latency_s"]
             if lat.size:
-                targets["jack_median_latency_s"] = target("<=", round(budget, 5), round(float(np.median(lat)), 5))
+                targets["jack_median_latency_s"] = target("<=", round(budget, 5),
+                                                          round(float(np.median(lat)), 5))
 
     print_table(rows, ["path", "clicks", "missed", "false", "median_ms", "p95_ms", "max_ms", "extra_ms"])
     print("extra_ms: the resampler's average hold-back (offline rows) or the device latency (JACK row)")

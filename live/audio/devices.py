@@ -189,7 +189,10 @@ def format_devices(devices: list[DeviceInfo], outputs: bool = False) -> str:
     rows = [d for d in devices if d.input_channels > 0 or (outputs and d.output_channels > 0)]
     if not rows:
         return "no audio devices\n"
-    header = ["NAME", "IN", "OUT", "RATE", "HOST API"] if outputs else ["NAME", "CHANNELS", "RATE", "HOST API"]
+    if outputs:
+        header = ["NAME", "IN", "OUT", "RATE", "HOST API"]
+    else:
+        header = ["NAME", "CHANNELS", "RATE", "HOST API"]
     cells = []
     for d in rows:
         rate = f"{d.default_rate:g}"
@@ -270,7 +273,7 @@ class JackDummyServer:
         self._proc = None
         self.log = ""
 
-    def start(self) -> "JackDummyServer":
+    def start(self) -> JackDummyServer:
         """Start jackd and wait until its system ports exist."""
         import shutil
         import subprocess
@@ -341,7 +344,7 @@ class JackDummyServer:
         import subprocess
 
         try:
-            out = subprocess.run(["jack_lsp", "-c"], capture_output=True, text=True, timeout=5,
+            out = subprocess.run(["jack_lsp", "-c"], capture_output=True, text=True, timeout=5, check=False,
                                  env=self.env).stdout
         except (OSError, subprocess.TimeoutExpired):
             return {}
@@ -370,17 +373,18 @@ class JackDummyServer:
         """Disconnect two ports (errors ignored: they may not be connected)."""
         import subprocess
 
-        subprocess.run(["jack_disconnect", source, destination], capture_output=True, timeout=5,
+        subprocess.run(["jack_disconnect", source, destination], capture_output=True, timeout=5, check=False,
                        env=self.env)
 
     def _run(self, tool: str, *args: str) -> None:
         import subprocess
 
-        r = subprocess.run([tool, *args], capture_output=True, text=True, timeout=5, env=self.env)
+        r = subprocess.run([tool, *args], capture_output=True, text=True, timeout=5, env=self.env,
+                           check=False)
         if r.returncode != 0:
             raise JackUnavailableError(f"{tool} {' '.join(args)} failed: {(r.stderr or r.stdout).strip()}")
 
-    def __enter__(self) -> "JackDummyServer":
+    def __enter__(self) -> JackDummyServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -31,9 +31,10 @@ import math
 import os
 import threading
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -104,7 +105,7 @@ class AudioChunk:
         return self.samples.mean(axis=1, dtype=np.float64).astype(np.float32)
 
     @staticmethod
-    def empty(start_frame: int = 0, channels: int = 1) -> "AudioChunk":
+    def empty(start_frame: int = 0, channels: int = 1) -> AudioChunk:
         """A chunk of zero frames."""
         return AudioChunk(np.zeros((0, channels), np.float32), int(start_frame))
 
@@ -579,7 +580,7 @@ class FileSource:
         self.notes: list[str] = []
 
     @classmethod
-    def from_array(cls, samples: np.ndarray, sr: float, *, clock: Clock, **kwargs: Any) -> "FileSource":
+    def from_array(cls, samples: np.ndarray, sr: float, *, clock: Clock, **kwargs: Any) -> FileSource:
         """A FileSource playing `samples` ((n,) or (n, channels) float) recorded at `sr` Hz."""
         return cls(None, clock=clock, samples=samples, sr=sr, **kwargs)
 
@@ -752,7 +753,7 @@ class OfflineFileSource:
         self._state = SourceState.IDLE
 
     @classmethod
-    def from_array(cls, samples: np.ndarray, sr: float, **kwargs: Any) -> "OfflineFileSource":
+    def from_array(cls, samples: np.ndarray, sr: float, **kwargs: Any) -> OfflineFileSource:
         """An OfflineFileSource over `samples` ((n,) or (n, channels) float) recorded at `sr` Hz."""
         return cls(None, samples=samples, sr=sr, **kwargs)
 

@@ -225,7 +225,8 @@ def test_capture_through_jack_is_bit_exact(jack, click_file):
 def _check_click_onsets(onsets: list[float], first_nonzero: int) -> None:
     """The onsets after the noise floor starts are exactly the clicks, each within one hop."""
     noise_start = first_nonzero / SR
-    clicks = noise_start + CLICK_OFFSET_S + np.arange(int((CLICKS_S - CLICK_OFFSET_S) * CLICK_BPM / 60) + 1) * 60 / CLICK_BPM
+    n_clicks = int((CLICKS_S - CLICK_OFFSET_S) * CLICK_BPM / 60) + 1
+    clicks = noise_start + CLICK_OFFSET_S + np.arange(n_clicks) * 60 / CLICK_BPM
     found = np.array([t for t in onsets if t > noise_start + 0.15])  # the noise's own start aside
     assert len(found) == len(clicks), (found, clicks)
     assert np.max(np.abs(found - clicks)) <= 512 / SR

@@ -36,7 +36,7 @@ def test_write_then_read_returns_frames_in_order_with_their_index():
 def test_mono_blocks_can_be_written_as_1d_arrays():
     ring = RingBuffer(16)
     ring.write(np.arange(5, dtype=np.float32))
-    data, start = ring.read()
+    data, _ = ring.read()
     np.testing.assert_array_equal(data[:, 0], np.arange(5))
 
 
@@ -122,7 +122,7 @@ def test_the_write_path_allocates_no_sample_memory():
         tracemalloc.reset_peak()
         for _ in range(1000):
             ring.write(block)
-        current, peak = tracemalloc.get_traced_memory()
+        _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert peak - base < 1024, f"write() allocated up to {peak - base} bytes"

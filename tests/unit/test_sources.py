@@ -4,8 +4,8 @@ the supervisor, odd rates and bad samples, and live/offline equality of the anal
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,7 +195,8 @@ def test_devices_are_found_by_name_whatever_their_index():
 
 def test_unknown_and_ambiguous_device_names_list_the_choices():
     sd = FakeSoundDevice([dev("USB Audio A"), dev("USB Audio B"), dev("speakers", inputs=0, outputs=2)])
-    with pytest.raises(AudioDeviceError, match=r"no audio input device named 'mixer'.*'USB Audio A' \(ALSA\)"):
+    with pytest.raises(AudioDeviceError,
+                       match=r"no audio input device named 'mixer'.*'USB Audio A' \(ALSA\)"):
         find_device("mixer", backend=sd)
     with pytest.raises(AudioDeviceError, match="ambiguous.*'USB Audio A'.*'USB Audio B'"):
         find_device("usb audio", backend=sd)
@@ -624,7 +625,7 @@ def test_lost_device_switches_to_silence_beats_free_run_and_it_reconnects_by_nam
     assert sd.rescans >= 2
 
     # One continuous timeline through it all, silence included, and the beat never stopped.
-    for a, b in zip(timeline, timeline[1:]):
+    for a, b in itertools.pairwise(timeline):
         assert b.start_frame == a.start_frame + a.frames
     assert timeline[-1].end_time == pytest.approx(clock.now(), abs=0.05)
     gaps = np.diff(beat_times)
@@ -696,7 +697,8 @@ def test_background_rescan_does_not_block_reads():
 def test_sources_satisfy_the_protocol():
     sd = FakeSoundDevice([dev("Mic", inputs=1)])
     clock = ManualClock()
-    for src in (SoundDeviceSource("Mic", backend=sd), FileSource.from_array(np.zeros(10, np.float32), SR, clock=clock),
-                OfflineFileSource.from_array(np.zeros(10, np.float32), SR), NullSource(clock)):
+    silence = np.zeros(10, np.float32)
+    for src in (SoundDeviceSource("Mic", backend=sd), FileSource.from_array(silence, SR, clock=clock),
+                OfflineFileSource.from_array(silence, SR), NullSource(clock)):
         assert isinstance(src, AudioSource)
         assert src.sample_rate == SR
