@@ -39,6 +39,10 @@ def test_gen_writes_the_clip_and_its_meta(tiny_model_dir, tmp_path, capsys):
     assert meta["cache"] == {"teacache": None}
     assert set(meta["timings"]) >= {"load", "encode", "denoise", "decode", "total"}
     assert "wrote" in capsys.readouterr().out
+    from live.gen.ranking import scan_library
+
+    library = scan_library(tmp_path / "clips")
+    assert [(c.path, c.label) for c in library] == [(str(out), "neon city, cyberpunk, watercolor")]
 
 
 def test_calibrate_then_generate_with_teacache(tiny_model_dir, tmp_path, capsys):

@@ -145,3 +145,14 @@ def test_missing_model_directory_is_a_clear_error(tmp_path):
         load_generator(tmp_path / "nope", PipelineSettings(device="cpu"))
     with pytest.raises(ModelLoadError, match="HF_HUB_OFFLINE is set"):
         load_generator("Wan-AI/Wan2.1-T2V-1.3B-Diffusers", PipelineSettings(device="cpu"))
+
+
+def test_a_loaded_pipeline_stays_warm(tiny_model_dir):
+    from live.gen.pipelines.wan import release_generators, warm_generator
+
+    settings = PipelineSettings(device="cpu")
+    try:
+        first = warm_generator(tiny_model_dir("wan2.1-t2v"), settings)
+        assert warm_generator(tiny_model_dir("wan2.1-t2v"), settings) is first
+    finally:
+        release_generators()
