@@ -8,8 +8,10 @@ PIP := $(VENV)/bin/pip
 TORCH_PIN := torch==2.13.0
 
 # Debian packages: Mesa's EGL/GL for headless rendering, glslang for strict shader validation,
-# liblo-tools (oscsend/oscdump) as an independent OSC peer in tests.
-DEB_PACKAGES := libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri glslang-tools liblo-tools
+# PortAudio for audio input, the JACK server (dummy driver) for capture and MIDI tests, Xvfb for
+# window tests, liblo-tools (oscsend/oscdump) as an independent OSC peer in tests.
+DEB_PACKAGES := libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri glslang-tools libportaudio2 jackd2 \
+	xvfb xauth liblo-tools
 
 .PHONY: demo test sysdeps venv venv-test bench bench-report clean help
 .DEFAULT_GOAL := help
@@ -28,6 +30,7 @@ sysdeps:
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing Debian packages:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
+	  echo "jackd2 jackd/tweak_rt_limits boolean false" | debconf-set-selections; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else \
 	  echo "warning: missing system packages:$$missing (install them with your package manager)"; \

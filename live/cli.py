@@ -71,9 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("config", help="print the configuration in effect and where each value comes from")
     p.set_defaults(func=cmd_config)
 
+    from live.audio.cli import add_parser as add_audio_parser
+    from live.render.validate import add_parser as add_validate_parser
+
+    add_audio_parser(sub)
+    add_validate_parser(sub)
     try:
         from live.gen.cli import add_parser as add_gen_parser
-    except ImportError:
+    except ImportError:  # the gen extra's CLI module failed to import: say so when it is used
         add_gen_parser = None
     if add_gen_parser is not None:
         add_gen_parser(sub)

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from live.audio.decode import ANALYSIS_RATE, load_audio, to_mono
+from live.audio.decode import ANALYSIS_RATE, load_audio
 from live.audio.features import FeatureExtractor
+from live.audio.sources import OfflineFileSource
 from live.clock import ManualClock
 from live.engine import Engine
 from live.render.context import check_gl_error, create_headless_context
@@ -66,7 +67,8 @@ class OfflineSession:
         self.fps = fps
         self.size = size
         self.audio = audio
-        self._mono = to_mono(audio) if audio is not None else None
+        # The same conditioning chain as live input (sanitise, downmix, DC block), sample-accurate.
+        self._source = OfflineFileSource.from_array(audio, ANALYSIS_RATE) if audio is not None else None
         self.clock = ManualClock()
         self.ctx = create_headless_context()
         try:
@@ -76,18 +78,16 @@ class OfflineSession:
             self.ctx.release()
             raise
         self.analyzer = FeatureExtractor(sr=ANALYSIS_RATE)
-        self._fed = 0
         self.index = 0
 
     def step(self) -> np.ndarray:
         """Render the next frame and return it as uint8 RGBA (height, width, 4), top row first."""
         t = self.index / self.fps
         self.clock.set(t)
-        if self._mono is not None:
-            upto = min(len(self._mono), int(round(t * ANALYSIS_RATE)))
-            if upto > self._fed:
-                self.analyzer.feed(self._mono[self._fed:upto])
-                self._fed = upto
+        if self._source is not None:
+            chunk = self._source.read_until_time(t)
+            if len(chunk.samples):
+                self.analyzer.feed(chunk.mono())
         self.engine.set_audio_frame(self.analyzer.frame(1.0 / self.fps))
         self.engine.tick()
         self.index += 1
