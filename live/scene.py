@@ -54,6 +54,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from live.modulation.transforms import TRANSFORM_KEYS, TransformError, TransformSpec, parse_transform
+
 BLEND_MODES = (
     "normal", "add", "screen", "multiply", "overlay", "difference", "lighten", "darken",
     "subtract", "soft_light",
@@ -87,7 +89,9 @@ LAYER_KEYS = (
     "id", "kind", "source", "blend", "opacity", "enabled", "params", "fx", "scale", "input",
 )
 FX_KEYS = ("id", "shader", "params", "enabled")
-MAPPING_KEYS = ("source", "target", "range")
+#: A mapping's keys: source, target, output range, then the transform options
+#: (live/modulation/transforms.py documents each and the order they apply in).
+MAPPING_KEYS = ("source", "target", "range", *TRANSFORM_KEYS)
 
 BPM_RANGE = (20.0, 400.0)
 BEATS_PER_BAR_RANGE = (1, 16)
@@ -115,7 +119,8 @@ EXACT_SOURCES = (
 )
 #: The prefixed source families, as shown to users in error messages.
 SOURCE_FAMILIES = (
-    "midi.cc.<ch>.<cc>", "midi.note.<ch>.<note>", "midi.bend.<ch>", "midi.<port>.cc.<ch>.<cc>",
+    "midi.cc.<ch>.<cc>", "midi.note.<ch>.<note>", "midi.bend.<ch>", "midi.program.<ch>",
+    "midi.<port>.cc.<ch>.<cc>",
     "osc.<address>", "bio.<signal>[.<device>]", "lfo.<id>", "env.<id>", "seq.<id>",
     "camera.pose.<landmark>.<x|y|z>", "camera.hand.<left|right>.<feature>",
     "camera.face.<feature>", "camera.motion",
@@ -527,11 +532,13 @@ class LayerSpec:
 
 @dataclass(frozen=True)
 class MappingSpec:
-    """A scene mapping: a source signal drives a target, scaled into `range` (lo > hi inverts)."""
+    """A scene mapping: a source signal drives a target through `transform` (input range,
+    curve, smoothing, buttons, ...), scaled into `range` (lo > hi inverts)."""
 
     source: str
     target: str
     range: tuple[float, float] = (0.0, 1.0)
+    transform: TransformSpec = field(default_factory=TransformSpec)
 
 
 @dataclass(frozen=True)
@@ -626,15 +633,16 @@ def _int_in(text: str, lo: int, hi: int) -> bool:
 
 def _midi_problem(rest: str) -> str | None:
     parts = rest.split(".")
-    if parts and parts[0] not in ("cc", "note", "bend"):
+    wanted = {"cc": 3, "note": 3, "bend": 2, "program": 2}
+    if parts and parts[0] not in wanted:
         if not _NAME_SEGMENT_RE.fullmatch(parts[0]):
-            return "expected midi.cc.<ch>.<cc>, midi.note.<ch>.<note> or midi.bend.<ch>"
+            return ("expected midi.cc.<ch>.<cc>, midi.note.<ch>.<note>, midi.bend.<ch> or "
+                    "midi.program.<ch>")
         parts = parts[1:]  # a port alias, e.g. midi.apc40.cc.1.48
     kind = parts[0] if parts else ""
-    wanted = {"cc": 3, "note": 3, "bend": 2}
     if kind not in wanted or len(parts) != wanted[kind]:
-        return ("expected midi.cc.<ch>.<cc>, midi.note.<ch>.<note> or midi.bend.<ch> "
-                "(optionally midi.<port>.cc.<ch>.<cc>)")
+        return ("expected midi.cc.<ch>.<cc>, midi.note.<ch>.<note>, midi.bend.<ch> or "
+                "midi.program.<ch> (optionally midi.<port>.cc.<ch>.<cc>)")
     if not _int_in(parts[1], 1, 16):
         return f"MIDI channel must be 1 to 16, got '{parts[1]}'"
     if kind in ("cc", "note") and not _int_in(parts[2], 0, 127):
@@ -1054,6 +1062,7 @@ class _SceneReader:
 
     def mappings(self, layers: tuple[LayerSpec, ...]) -> tuple[MappingSpec, ...]:
         out = []
+        combine_of: dict[str, tuple[str, int]] = {}  # target -> (combine mode, first mapping)
         for i, table in enumerate(self.array_of_tables(self.data, "mappings", (), "mappings")):
             path: Path_ = ("mappings", i)
             self.check_keys(table, path, MAPPING_KEYS)
@@ -1065,8 +1074,18 @@ class _SceneReader:
             problem = target_name_problem(target, layers)  # type: ignore[arg-type]
             if problem:
                 raise self.error(path + ("target",), problem)
+            output_range = self.range(table, path)
+            try:
+                transform = parse_transform(table, source)
+            except TransformError as exc:
+                raise self.error(path + (exc.key,), exc.message) from None
+            first = combine_of.setdefault(target, (transform.combine, i))  # type: ignore[arg-type]
+            if first[0] != transform.combine:
+                raise self.error(path + ("combine",), f"mappings into '{target}' must combine "
+                                 f"the same way: mappings[{first[1]}] combines by '{first[0]}', "
+                                 f"this one by '{transform.combine}'")
             out.append(MappingSpec(source=source, target=target,  # type: ignore[arg-type]
-                                   range=self.range(table, path)))
+                                   range=output_range, transform=transform))
         return tuple(out)
 
     def range(self, table: dict, path: Path_) -> tuple[float, float]:

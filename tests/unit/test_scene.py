@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 from live import scene as sc
+from live.modulation.transforms import TransformSpec
 from live.scene import (
     BLEND_MODES,
     GLOBAL_TARGETS,
@@ -230,7 +231,8 @@ def test_schema_is_valid_draft_2020_12_and_matches_constants():
 
 GOOD_SOURCES = [
     *sc.EXACT_SOURCES, "midi.cc.1.0", "midi.cc.16.127", "midi.note.10.60", "midi.bend.3",
-    "midi.apc40.cc.1.48", "midi.launch_pad-2.note.1.0", "osc./1/fader1", "osc./x",
+    "midi.apc40.cc.1.48", "midi.launch_pad-2.note.1.0", "midi.program.1", "midi.nano.program.16",
+    "osc./1/fader1", "osc./x",
     "bio.hr", "bio.breath.phase", "bio.rmssd.h10", "lfo.wobble", "lfo.sine.1bar", "env.kick-env",
     "seq.s1", "camera.pose.nose.z", "camera.pose.left_foot_index.x", "camera.hand.left.pinch",
     "camera.face.mouth_open", "camera.motion",
@@ -238,7 +240,8 @@ GOOD_SOURCES = [
 BAD_SOURCES = [
     "", "audio", "audio.bas", "audio.band.16", "audio.onset.clap", "beat", "tempo.phase",
     "midi.cc.0.1", "midi.cc.17.1", "midi.cc.1.128", "midi.cc.01.7", "midi.cc.1", "midi.bend.1.2",
-    "midi.note.1.-1", "midi.cc.cc.1.2", "midi", "osc.fader", "osc./", "osc./a b", "osc./a/*",
+    "midi.note.1.-1", "midi.cc.cc.1.2", "midi", "midi.program.17", "midi.program.1.2",
+    "osc.fader", "osc./", "osc./a b", "osc./a/*",
     "bio.heart", "bio.breath", "bio.hr.", "lfo.", "lfo.a b", "camera.pose.nose",
     "camera.pose.nose.w",
     "camera.pose.wrist.x", "camera.hand.middle.pinch", "camera.face", "camera", "mid.cc.1.7",
@@ -405,14 +408,72 @@ target = "layers.a.speed"
      "got an integer (1)"),
     ('target = "layers.a.speed"', 'target = "layers.a.speed"\nrange = [0, inf]',
      "mappings[0].range", "two finite numbers"),
-    ('target = "layers.a.speed"', 'target = "layers.a.speed"\ncurve = "exp"',
-     "mappings[0].curve", "allowed: source, target, range"),
+    ('target = "layers.a.speed"', 'target = "layers.a.speed"\ncurv = "exp"',
+     "mappings[0].curv", "did you mean 'curve'?"),
+    ('target = "layers.a.speed"', 'target = "layers.a.speed"\ncurve = "expo"',
+     "mappings[0].curve", "unknown curve 'expo' (did you mean 'exp'?)"),
+    ('target = "layers.a.speed"', 'target = "layers.a.speed"\nattack = -0.5',
+     "mappings[0].attack", "from 0 to 60 seconds"),
+    ('target = "layers.a.speed"', 'target = "layers.a.speed"\nencoder = "binary_offset"',
+     "mappings[0].encoder", "must be midi.cc.<ch>.<cc>"),
+    ('target = "layers.a.speed"', 'target = "layers.a.speed"\nbutton = "latch"',
+     "mappings[0].button", "allowed: momentary, toggle, trigger"),
     ('target = "layers.a.speed"', 'target = "layers.a.speed"\nrnage = [0, 1]',
      "mappings[0].rnage", "did you mean 'range'?"),
 ])
 def test_mapping_errors(old, new, key, expected):
     err = error_of(MAPPING.replace(old, new))
     assert err.key == key and expected in str(err), str(err)
+
+
+def test_mapping_transforms_are_read_and_match_the_schema():
+    text = MINIMAL + """[[mappings]]
+source = "midi.cc.1.7"
+target = "layers.a.speed"
+range = [0.1, 2.0]
+input_range = [0.0, 0.5]
+curve = "log"
+curve_amount = 2.5
+invert = true
+deadzone = 0.02
+attack = 0.05
+release = 0.4
+quantize = "beat"
+combine = "max"
+bits = 14
+
+[[mappings]]
+source = "audio.bass"
+target = "layers.a.speed"
+combine = "max"
+
+[[mappings]]
+source = "midi.apc.cc.1.16"
+target = "master.dimmer"
+encoder = "twos_complement"
+sensitivity = 0.01
+
+[[mappings]]
+source = "midi.note.1.82"
+target = "scene.next"
+button = "trigger"
+"""
+    spec = parse_scene(text, "t.toml")
+    first = spec.mappings[0]
+    assert first.range == (0.1, 2.0)
+    assert first.transform == TransformSpec(
+        input_range=(0.0, 0.5), curve="log", curve_amount=2.5, invert=True, deadzone=0.02,
+        attack=0.05, release=0.4, quantize="beat", combine="max", bits=14)
+    assert spec.mappings[2].transform.encoder == "twos_complement"
+    assert spec.mappings[3].transform.button == "trigger"
+    assert schema_accepts(tomllib.loads(text))
+
+
+def test_mappings_into_one_target_must_agree_on_combine():
+    text = MAPPING + '[[mappings]]\nsource = "audio.mid"\ntarget = "layers.a.speed"\ncombine = "max"\n'
+    err = error_of(text)
+    assert err.key == "mappings[1].combine" and err.line == 14, str(err)
+    assert "must combine the same way" in str(err) and "mappings[0] combines by 'sum'" in str(err)
 
 
 def test_input_rules():
