@@ -23,7 +23,8 @@ import numpy as np
 from live.audio.features import FFT_TEXTURE_SIZE, WAVE_TEXTURE_SIZE, AudioFrame
 from live.clock import BeatClock, Clock
 from live.health.registry import PartRegistry
-from live.modulation.mappings import Mapping, MappingSet
+from live.modulation.mappings import Mapping, MappingConflict, MappingSet
+from live.modulation.transforms import FrameTime
 from live.modulation.signals import SignalBus
 from live.render.compositor import FULLSCREEN_VERTEX, Compositor
 from live.render.context import release_framebuffers
@@ -33,7 +34,7 @@ from live.render.layers.base import LayerBuildError
 from live.render.layers.safe import SafeLayer, safe_scene_spec
 from live.render.program import EngineUniforms
 from live.render.shader_source import ShaderSourceError, resolve_shader_path
-from live.scene import SceneSpec, param_error
+from live.scene import SceneError, SceneSpec, param_error
 
 log = logging.getLogger(__name__)
 
@@ -223,9 +224,29 @@ class Engine:
             for i, layer_spec in enumerate(spec.layers):
                 layers.append(self._build_layer(spec, i, layer_spec))
             by_id = {layer.id: layer for layer in layers}
-            mappings = MappingSet(Mapping(m.source, m.target, *m.range) for m in spec.mappings)
-            setters = [(m.target, self._target_setter(spec, i, m.target, by_id))
-                       for i, m in enumerate(spec.mappings)]
+            # Controller bindings from mapping files (live.control) join the scene's own mappings;
+            # `controls` is set by live.control.attach_controllers, absent in offline renders.
+            controls = getattr(self, "controls", None)
+            bindings = controls.bindings_for(spec) if controls is not None else []
+            specs = [*spec.mappings, *(b.mapping for b in bindings)]
+            try:
+                mappings = MappingSet(Mapping(m.source, m.target, *m.range, m.transform) for m in specs)
+            except MappingConflict as exc:
+                where = (f"mappings[{exc.second}].{exc.key}" if exc.second < len(spec.mappings)
+                         else None)
+                if where is None:
+                    raise bindings[exc.second - len(spec.mappings)].error(str(exc)) from exc
+                raise param_error(spec, where, str(exc)) from exc
+            setters: list[tuple[str, Callable[[float], None]]] = []
+            for i, m in enumerate(specs):
+                if any(t == m.target for t, _ in setters):
+                    continue  # one setter per target: the mapping set combines the values
+                try:
+                    setters.append((m.target, self._target_setter(spec, i, m.target, by_id)))
+                except SceneError as exc:
+                    if i < len(spec.mappings):
+                        raise
+                    raise bindings[i - len(spec.mappings)].error(exc.message) from exc
         except BaseException:
             for layer in layers:
                 layer.release()
@@ -257,7 +278,15 @@ class Engine:
 
     def _target_setter(self, spec: SceneSpec, index: int, target: str,
                        layers: dict[str, Layer]) -> Callable[[float], None]:
-        """Resolve a mapping target once at load into a function that applies a value."""
+        """Resolve a mapping target once at load into a function that applies a value.
+
+        Layer parameters are set every frame a mapping contributes. Global targets act only
+        when their mapped value changes (so a fader at rest does not undo the keyboard's
+        blackout), and commands (scene.next/prev, master.panic, tempo.tap) fire on a press,
+        i.e. when the value rises to 0.5 or more; scene.goto goes to entry round(value) when
+        it changes; tempo.nudge shifts the phase by the value in beats when it changes to a
+        non-zero value. Commands that belong to the show go to `controls.command`.
+        """
         key = f"mappings[{index}].target"
         parts = target.split(".")
         if parts[0] == "layers" and len(parts) >= 3:
@@ -282,12 +311,28 @@ class Engine:
             except (ShaderParamError, KeyError) as exc:
                 raise param_error(spec, key, str(exc).strip("'\"")) from exc
             return lambda v, layer=layer, name=name, fx=fx: layer.set_mapped(name, v, fx)
+        def command(name: str) -> Callable[[float], None]:
+            def send(v: float) -> None:
+                controls = getattr(self, "controls", None)
+                if controls is not None:
+                    controls.command(name, v)
+                else:
+                    log.debug("mapping target %s needs a running show; ignored", name)
+            return send
+
         globals_ = {
-            "master.dimmer": lambda v: setattr(self, "dimmer", min(max(v, 0.0), 1.0)),
-            "master.blackout": lambda v: setattr(self, "blackout", v >= 0.5),
-            "master.freeze": lambda v: setattr(self, "freeze", v >= 0.5),
-            "tempo.bpm": lambda v: self.beat.set_tempo(min(max(v, 20.0), 400.0), self.clock.now(), "mapping"),
-            "tempo.tap": lambda v: self.beat.tap(self.clock.now()) if v >= 0.5 else None,
+            "master.dimmer": _on_change(lambda v: setattr(self, "dimmer", min(max(v, 0.0), 1.0))),
+            "master.blackout": _on_change(lambda v: setattr(self, "blackout", v >= 0.5)),
+            "master.freeze": _on_change(lambda v: setattr(self, "freeze", v >= 0.5)),
+            "tempo.bpm": _on_change(lambda v: self.beat.set_tempo(
+                min(max(v, 20.0), 400.0), self.clock.now(), "mapping")),
+            "tempo.tap": _on_press(lambda v: self.beat.tap(self.clock.now())),
+            "tempo.nudge": _on_change(lambda v: self.beat.nudge(v) if v != 0.0 else None),
+            "scene.next": _on_press(command("scene.next")),
+            "scene.prev": _on_press(command("scene.prev")),
+            "scene.goto": _on_change(lambda v, send=command("scene.goto"): send(round(v))
+                                     if round(v) >= 1 else None),
+            "master.panic": _on_press(command("master.panic")),
         }
         if target in globals_:
             return globals_[target]
@@ -310,11 +355,14 @@ class Engine:
         beat.update(t)
         self._publish_signals(beat)
         scene, fade = self.scene, self._fade
+        frame = FrameTime(dt=dt, beat=beat.beat, beats_per_bar=beat.beats_per_bar)
         for active in (scene, fade.outgoing if fade else None):
             if active is not None:
-                values = active.mappings.evaluate(self.signals)
+                values = active.mappings.evaluate(self.signals, frame)
                 for target, setter in active.setters:
-                    setter(values[target])
+                    value = values.get(target)
+                    if value is not None:  # no mapping of this target contributed this frame
+                        setter(value)
         self._fill_uniforms(t, dt, beat)
         dimmer = 0.0 if self.blackout else self.dimmer
         if self.freeze:
@@ -385,6 +433,11 @@ class Engine:
 
     def _publish_signals(self, beat: BeatClock) -> None:
         signals = self.signals
+        controls = getattr(self, "controls", None)
+        if controls is not None:
+            # MIDI, MIDI clock and Link: events drained into the bus, tempo sources applied to
+            # the BeatClock (live.control; render thread, before the mappings run).
+            controls.publish(self)
         signals.update(self.audio.signals())
         signals.set("beat.phase", beat.beat_phase)
         signals.set("bar.phase", beat.bar_phase)
@@ -474,6 +527,29 @@ class Engine:
         self._mix_prog.release()
         self.compositor.release()
         release_framebuffers(self.ctx, self.output_fbo, self._out_tex, self._fft_tex, self._wave_tex)
+
+
+def _on_change(apply: Callable[[float], None]) -> Callable[[float], None]:
+    """A setter that acts only when the mapped value differs from the last one it saw."""
+    last: list[float | None] = [None]
+
+    def setter(v: float) -> None:
+        if v != last[0]:
+            last[0] = v
+            apply(v)
+    return setter
+
+
+def _on_press(apply: Callable[[float], None]) -> Callable[[float], None]:
+    """A setter that acts when the value rises to 0.5 or more (a button press)."""
+    held = [False]
+
+    def setter(v: float) -> None:
+        pressed = v >= 0.5
+        if pressed and not held[0]:
+            apply(v)
+        held[0] = pressed
+    return setter
 
 
 def _smoothstep(x: float) -> float:
