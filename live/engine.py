@@ -145,6 +145,9 @@ class Engine:
         self.blackout = False
         self.freeze = False
         self.panicked = False
+        #: Seconds a media layer may wait for the frame due (0 live: never wait; offline renders
+        #: set it so every frame shows exactly the video frame of its time).
+        self.frame_wait = 0.0
         #: Post-processing of the program picture (e.g. the flash guard): objects with
         #: `process(src_texture, dst_fbo, dt)`, run in order before the picture reaches the output.
         self.output_filters: list = []
@@ -265,6 +268,11 @@ class Engine:
             layer = cls.build(layer_spec, self.shaders)
         except LayerBuildError as exc:
             raise param_error(spec, f"{key}.{exc.key}", exc.message) from exc
+        if hasattr(layer, "parts"):
+            # Media layers report a file that breaks mid-show and keep their last good frame.
+            layer.parts = self.parts
+        if self.frame_wait > 0.0 and hasattr(layer, "frame_wait"):
+            layer.frame_wait = self.frame_wait
         if layer_spec.kind == "effect" and not getattr(layer, "reads_input", True):
             raise param_error(spec, f"{key}.source",
                               "an effect layer needs a shader with an image input 'inputImage'; "

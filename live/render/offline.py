@@ -26,6 +26,8 @@ from live.scene import SceneSpec
 
 #: Length of a render with no audio and no --duration.
 DEFAULT_SILENT_DURATION = 10.0
+#: Seconds a video layer may wait for its decoder per frame offline (renders must be exact).
+OFFLINE_FRAME_WAIT = 10.0
 
 
 @dataclass
@@ -73,6 +75,7 @@ class OfflineSession:
         self.ctx = create_headless_context()
         try:
             self.engine = (engine_factory or Engine)(self.ctx, size, self.clock)
+            self.engine.frame_wait = OFFLINE_FRAME_WAIT
             self.engine.load_scene(scene)
         except BaseException:
             self.ctx.release()
@@ -160,7 +163,7 @@ def render_offline(scene: SceneSpec, audio_path: Path | None, out: Path | None, 
                 rgba = session.step()
                 frame_hashes.append(hashlib.sha256(rgba.tobytes()).hexdigest())
                 if writer is not None:
-                    writer.write_frame(rgba[:, :, :3])
+                    writer.write_frame(rgba)
                     chunk = session.audio_for_frame(i)
                     if chunk is not None:
                         writer.write_audio(chunk)
