@@ -555,16 +555,17 @@ def test_a_read_error_mid_show_keeps_the_last_frame_and_reports_failed(engine, t
     assert engine.scene.failed == set()  # the layer itself keeps rendering
 
 
-def test_without_a_registry_a_broken_video_is_reported_by_the_engine(engine, tmp_path, monkeypatch):
+def test_the_engine_hands_media_layers_its_registry_and_layers_below_keep_rendering(engine, tmp_path, monkeypatch):
     encode_video(tmp_path / "clip.mov", codec="png", pix_fmt="rgba")
     break_after(monkeypatch, 2, av.error.OSError(5, "Input/output error"))
     below = '[[layers]]\nid = "bg"\nkind = "shader"\nsource = "e/solid"\nparams = { color = [0.0, 0.0, 1.0, 1.0] }\n'
-    load(engine, media_scene(tmp_path, "clip.mov", below=below))
+    layer = load(engine, media_scene(tmp_path, "clip.mov", below=below))
+    assert layer.parts is engine.parts  # set by the engine when it builds the layer
     for k in range(8):
         pixel_at(engine, k * 0.1)
     assert engine.parts.get("layer.m").state == State.FAILED
-    # The show goes on: the layer below is still rendered.
-    assert_colour(pixel_at(engine, 1.0), (0, 0, 255), 1)
+    assert engine.scene.failed == set()  # the video keeps its last good frame on screen
+    assert engine.scene.layers[0].id == "bg" and engine.scene.layers[0].output is not None
 
 
 def test_a_file_deleted_mid_show_fails_when_the_loop_reopens_it(engine, tmp_path):
