@@ -1,0 +1,229 @@
+"""MIDI input without ports: bytes and mido messages pushed straight into the parser, the
+decoder and the input's queue (the real ports are tested in tests/e2e/test_midi_jack.py)."""
+
+from __future__ import annotations
+
+import logging
+
+import mido
+import pytest
+
+from live.clock import ManualClock
+from live.control.midi import (
+    MidiDecoder,
+    MidiError,
+    MidiInput,
+    MidiMessage,
+    MidiParser,
+    PortRule,
+    bend_value,
+    check_alias,
+)
+from live.modulation.signals import SignalBus
+
+
+def parse(data) -> list[tuple[int, int, int, int]]:
+    return [(m.status, m.channel, m.data1, m.data2) for m in MidiParser().feed(data)]
+
+
+def test_channel_messages_and_running_status():
+    # A note on, then two more notes and a note off (velocity 0) in running status.
+    stream = [0x90, 60, 100, 62, 90, 60, 0, 0xB3, 7, 127, 10, 64]
+    assert parse(stream) == [(0x90, 1, 60, 100), (0x90, 1, 62, 90), (0x90, 1, 60, 0),
+                             (0xB3, 4, 7, 127), (0xB3, 4, 10, 64)]
+
+
+def test_program_change_has_one_data_byte_and_keeps_running_status():
+    assert parse([0xC0, 5, 6, 0xD1, 100]) == [(0xC0, 1, 5, 0), (0xC0, 1, 6, 0), (0xD1, 2, 100, 0)]
+
+
+def test_realtime_bytes_inside_a_message_do_not_break_it():
+    stream = [0xB0, 0xF8, 7, 0xFE, 99, 0xFA, 0xFC]
+    assert parse(stream) == [(0xF8, 0, 0, 0), (0xB0, 1, 7, 99), (0xFA, 0, 0, 0), (0xFC, 0, 0, 0)]
+
+
+def test_song_position_is_decoded_as_14_bits():
+    assert parse([0xF2, 0x10, 0x02]) == [(0xF2, 0, 0x10 | (0x02 << 7), 0)]
+
+
+def test_system_common_cancels_running_status():
+    p = MidiParser()
+    assert [m.status for m in p.feed([0x90, 60, 1, 0xF6, 61, 2])] == [0x90, 0xF6]
+    assert p.stats.stray_data == 2
+
+
+def test_sysex_is_skipped_and_counted_and_parsing_goes_on():
+    p = MidiParser()
+    flood = []
+    for i in range(500):
+        flood += [0xF0, 0x7E, 0x7F, 0x06, 0x01, i % 128, 0xF7]
+    msgs = p.feed([0xB0, 1, 2] + flood + [0xB0, 3, 4])
+    assert [(m.data1, m.data2) for m in msgs] == [(1, 2), (3, 4)]
+    assert p.stats.sysex == 500 and p.stats.truncated == 0
+
+
+def test_truncated_messages_are_counted_and_the_next_one_still_parses(caplog):
+    p = MidiParser()
+    with caplog.at_level(logging.WARNING, logger="live.control.midi"):
+        msgs = p.feed([0x90, 60, 0xB0, 7, 0x80, 0xE0, 0, 64])
+        msgs += p.feed([0x90, 61])  # split across feeds: not truncated yet
+        msgs += p.feed([5])
+    assert [(m.status, m.data1, m.data2) for m in msgs] == [(0xE0, 0, 64), (0x90, 61, 5)]
+    assert p.stats.truncated == 3  # note on, CC and note off each cut short
+    assert sum("truncated" in r.getMessage() for r in caplog.records) == 1  # logged once
+
+
+def test_stray_data_and_stray_eox_are_counted():
+    p = MidiParser()
+    assert p.feed([7, 8, 0xF7]) == []
+    assert (p.stats.stray_data, p.stats.stray_eox) == (2, 1)
+
+
+def test_unterminated_sysex_ends_at_the_next_status():
+    p = MidiParser()
+    msgs = p.feed([0xF0, 1, 2, 3, 0xB0, 7, 64])
+    assert [(m.status, m.data1) for m in msgs] == [(0xB0, 7)] and p.stats.truncated == 1
+
+
+@pytest.mark.parametrize(("msb", "lsb", "want"), [
+    (0, 0, 0.0), (64, 0, 0.5), (127, 127, 1.0), (32, 0, 0.25), (96, 0, 0.5 + 4096 / 16382)])
+def test_pitch_bend_centre_is_exactly_half(msb, lsb, want):
+    assert bend_value(lsb, msb) == pytest.approx(want, abs=1e-12)
+
+
+def decode(messages, declared=None, alias=None) -> SignalBus:
+    bus = SignalBus()
+    dec = MidiDecoder()
+    if declared:
+        dec.set_declarations(declared)
+    dec.begin_frame(bus)
+    parser = MidiParser(dec.stats)
+    for m in messages:
+        data = m.bytes() if isinstance(m, mido.Message) else m
+        for msg in parser.feed(data):
+            dec.handle(msg, 0.0, alias)
+    dec.end_frame()
+    return bus
+
+
+def test_mido_messages_become_signals_with_channels_1_to_16():
+    bus = decode([mido.Message("control_change", channel=0, control=21, value=127),
+                  mido.Message("note_on", channel=9, note=36, velocity=64),
+                  mido.Message("pitchwheel", channel=15, pitch=0),
+                  mido.Message("program_change", channel=2, program=127)])
+    assert bus.snapshot() == {"midi.cc.1.21": 1.0, "midi.note.10.36": 64 / 127,
+                              "midi.bend.16": 0.5, "midi.program.3": 1.0}
+
+
+def test_note_off_and_note_on_velocity_zero_both_read_zero():
+    bus = decode([mido.Message("note_on", note=60, velocity=100),
+                  mido.Message("note_off", note=60, velocity=64)])
+    assert bus.get("midi.note.1.60") == 0.0
+    bus = decode([[0x90, 60, 100], [0x90, 60, 0]])
+    assert bus.get("midi.note.1.60") == 0.0
+
+
+def test_an_alias_publishes_the_prefixed_twin():
+    bus = decode([[0xB0, 48, 64]], alias="apc40")
+    assert bus.get("midi.cc.1.48") == bus.get("midi.apc40.cc.1.48") == 64 / 127
+
+
+def test_14_bit_controller_combines_msb_and_lsb_when_declared():
+    declared = {"midi.cc.1.7": "cc14"}
+    bus = decode([[0xB0, 7, 0x40, 0xB0, 39, 0x01]], declared)
+    assert bus.get("midi.cc.1.7") == pytest.approx(((0x40 << 7) | 1) / 16383)
+    assert bus.get("midi.cc.1.39") == 1 / 127  # the LSB's own 7-bit signal stays as it is
+    # A new MSB resets the LSB (MIDI 1.0), the full-scale value reaches exactly 1.
+    bus = decode([[0xB0, 7, 127, 0xB0, 39, 127, 0xB0, 7, 127]], declared)
+    assert bus.get("midi.cc.1.7") == pytest.approx((127 << 7) / 16383)
+    bus = decode([[0xB0, 7, 127, 0xB0, 39, 127]], declared)
+    assert bus.get("midi.cc.1.7") == 1.0
+    undeclared = decode([[0xB0, 7, 0x40, 0xB0, 39, 0x01]])
+    assert undeclared.get("midi.cc.1.7") == 0x40 / 127
+
+
+def test_lsb_before_any_msb_is_counted_not_guessed():
+    dec = MidiDecoder()
+    dec.set_declarations({"midi.cc.1.7": "cc14"})
+    bus = SignalBus()
+    dec.begin_frame(bus)
+    for msg in MidiParser().feed([0xB0, 39, 5]):
+        dec.handle(msg, 0.0)
+    assert "midi.cc.1.7" not in bus and dec.stats.out_of_range == 1
+
+
+def test_relative_encoder_steps_sum_within_a_frame_and_reset_after_it():
+    dec = MidiDecoder()
+    dec.set_declarations({"midi.apc.cc.1.16": "twos_complement"})
+    bus = SignalBus()
+    dec.begin_frame(bus)
+    for msg in MidiParser().feed([0xB0, 16, 1, 16, 1, 16, 127, 16, 3]):
+        dec.handle(msg, 0.0, "apc")
+    dec.end_frame()
+    assert bus.get("midi.apc.cc.1.16") == 4.0  # +1 +1 -1 +3
+    assert bus.get("midi.cc.1.16") == 3 / 127  # the unprefixed name is not declared relative
+    dec.begin_frame(bus)
+    dec.end_frame()
+    assert bus.get("midi.apc.cc.1.16") == 0.0  # no steps this frame
+
+
+def test_clock_and_learn_listeners_receive_their_messages():
+    dec = MidiDecoder(SignalBus())
+    clock, learned = [], []
+    dec.clock_listeners.append(lambda m, t, a: clock.append((m.status, t, a)))
+    dec.learn_listeners.append(lambda name, m, a: learned.append((name, a)))
+    parser = MidiParser()
+    for msg in parser.feed([0xFA, 0xF8, 0xB0, 21, 3, 0x90, 60, 9]):
+        dec.handle(msg, 1.5, "nano")
+    assert clock == [(0xFA, 1.5, "nano"), (0xF8, 1.5, "nano")]
+    assert learned == [("midi.cc.1.21", "nano"), ("midi.note.1.60", "nano")]
+
+
+def test_input_queue_drops_the_oldest_and_counts_it():
+    clock = ManualClock(3.0)
+    inp = MidiInput(clock, queue_size=4)
+    for v in range(10):
+        inp.inject([0xB0, 1, v])
+    assert inp.stats.dropped == 6 and inp.pending == 4
+    bus = SignalBus()
+    assert inp.drain(bus) == 4
+    assert bus.get("midi.cc.1.1") == 9 / 127  # the newest survived
+
+
+def test_sysex_never_enters_the_queue():
+    inp = MidiInput(ManualClock(), queue_size=8)
+    inp.inject([0xB0, 1, 5])
+    for _ in range(1000):
+        inp.inject([0xF0, 0x41, 0x10, 0xF7])
+    assert inp.pending == 1 and inp.stats.sysex == 1000 and inp.stats.dropped == 0
+    bus = SignalBus()
+    inp.drain(bus)
+    assert bus.get("midi.cc.1.1") == 5 / 127
+
+
+def test_drain_survives_garbage_and_keeps_publishing():
+    inp = MidiInput(ManualClock())
+    inp.inject([0x00, 0xFF, 0xF7, 0x91])  # stray data, reset, stray EOX, truncated note
+    inp.inject([0xB0, 2, 127])
+    bus = SignalBus()
+    inp.drain(bus)
+    assert bus.get("midi.cc.1.2") == 1.0
+
+
+def test_aliases_must_fit_signal_names():
+    assert check_alias("apc40") == "apc40"
+    for bad in ("a b", "cc", "apc.40", ""):
+        with pytest.raises(MidiError, match="alias"):
+            check_alias(bad)
+    with pytest.raises(MidiError):
+        MidiInput(ManualClock(), [PortRule("*", "my port")])
+
+
+def test_port_rules_match_names_case_insensitively():
+    rule = PortRule("*apc40 mkII*", "apc40")
+    assert rule.matches("a2j:APC40 mkII [24] (capture): APC40 mkII MIDI 1")
+    assert not rule.matches("nanoKONTROL2 SLIDER/KNOB")
+
+
+def test_midi_message_kind_strips_the_channel():
+    assert MidiMessage(0x9F, 16, 1, 2).kind == 0x90 and MidiMessage(0xF8, 0).kind == 0xF8
