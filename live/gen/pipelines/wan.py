@@ -292,6 +292,10 @@ class WanGenerator:
                 return callback_kwargs
 
             calls_before = dict(self._calls)
+            for module in self.experts.values():  # an expert this run never calls must report zero
+                stats = teacache_stats(module)
+                if stats is not None:
+                    stats.records, stats.last_run = [], []
             try:
                 output = pipe(callback_on_step_end=step_end, **kwargs)
             except _Cancelled as stop:
