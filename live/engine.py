@@ -372,11 +372,13 @@ class Engine:
                     if value is not None:  # no mapping of this target contributed this frame
                         setter(value)
         self._fill_uniforms(t, dt, beat)
-        dimmer = 0.0 if self.blackout else self.dimmer
-        if self.freeze:
-            # The output keeps the last frame; blackout still works while frozen.
-            if self.blackout:
-                self.output_fbo.clear(0.0, 0.0, 0.0, 1.0)
+        dimmer = self.dimmer
+        if self.blackout:
+            # Blackout is immediate: it bypasses the output filters (a flash guard would treat
+            # the cut to black as a flash and could hold the picture for up to a second).
+            self.output_fbo.clear(0.0, 0.0, 0.0, 1.0)
+        elif self.freeze:
+            pass  # the output keeps the last frame
         elif self.output_filters:
             program_tex, program_fbo = self._scratch_target(0)
             self._render_program(t, scene, fade, dimmer, program_fbo)
