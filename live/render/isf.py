@@ -34,6 +34,7 @@ from live.render.shader_source import (
     MappedSource,
     ShaderSourceError,
     SplitSource,
+    UnsupportedFeatureError,
     display_path,
     expand_includes,
     read_shader_file,
@@ -902,8 +903,9 @@ def _parse_imported(h: _Header, path: Path, taken: set[str]) -> dict[str, Path]:
                                       "pass target")
         file = spec.get("PATH") if isinstance(spec, dict) else None
         if isinstance(file, list):
-            raise h.error(entry_line, f"imported image {name!r}: cube maps (a PATH list) are not "
-                                      "supported; give one image file")
+            raise UnsupportedFeatureError(h.file, entry_line, f"imported image {name!r}: cube "
+                                          "maps (a PATH list) are not supported; give one image "
+                                          "file", "cubemap")
         if not isinstance(file, str) or not file:
             raise h.error(entry_line, f"imported image {name!r} needs a PATH string")
         resolved = (path.parent / file).resolve()

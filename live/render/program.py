@@ -457,21 +457,30 @@ void main() {
 """
 
 
-def _load_image_texture(ctx: moderngl.Context, path: Path) -> moderngl.Texture:
-    """Decode an IMPORTED image file (PNG, JPEG, ... via PyAV) into an RGBA8 texture.
+def decode_image_rgba(path: Path) -> np.ndarray:
+    """Decode an image file (PNG, JPEG, ... via PyAV's FFmpeg) into uint8 RGBA, top row first.
 
-    Render thread (creates a texture); called at construction only. The first image row is
-    the top one, GL's is the bottom one, hence the flip.
+    Any thread (file read and decode only). Raises ShaderSourceError naming the file when it
+    cannot be read or decoded.
     """
-    import av  # PyAV bundles FFmpeg's image decoders; imported lazily, only ISF files need it
+    import av  # PyAV bundles FFmpeg's image decoders; imported lazily, only some shaders need it
 
     try:
         with av.open(str(path)) as container:
             frame = next(container.decode(video=0))
             pixels = frame.to_ndarray(format="rgba")
     except (av.FFmpegError, StopIteration, OSError, ValueError) as exc:
-        raise ShaderSourceError(path, None, f"cannot decode IMPORTED image: {exc}") from None
-    pixels = np.ascontiguousarray(pixels[::-1])
+        raise ShaderSourceError(path, None, f"cannot decode image: {exc}") from None
+    return np.ascontiguousarray(pixels)
+
+
+def _load_image_texture(ctx: moderngl.Context, path: Path) -> moderngl.Texture:
+    """Decode an IMPORTED image file into an RGBA8 texture.
+
+    Render thread (creates a texture); called at construction only. The first image row is
+    the top one, GL's is the bottom one, hence the flip.
+    """
+    pixels = np.ascontiguousarray(decode_image_rgba(path)[::-1])
     height, width = pixels.shape[:2]
     texture = ctx.texture((width, height), 4, pixels.tobytes())
     texture.repeat_x = texture.repeat_y = False

@@ -61,6 +61,20 @@ class ShaderNotFoundError(ShaderSourceError):
     """No shader file matches a name in any search root (the message lists close matches)."""
 
 
+class UnsupportedFeatureError(ShaderSourceError):
+    """A shader uses a feature this engine does not implement (an ISF cube map, a Shadertoy
+    cube-map pass...). ``feature`` is a short stable name ("cubemap") for reports such as
+    ``unsupported:cubemap`` in benchmarks/isf_compat.py; the message says what to do instead."""
+
+    def __init__(self, file: str | os.PathLike[str], line: int | None, message: str,
+                 feature: str) -> None:
+        self.feature = feature
+        super().__init__(file, line, message)
+
+    def __reduce__(self):  # keep the attributes when the error crosses a process boundary
+        return (type(self), (self.file, self.line, self.message, self.feature))
+
+
 def display_path(path: str | os.PathLike[str]) -> str:
     """Return ``path`` relative to the working directory when it lies below it, else absolute.
 
