@@ -68,6 +68,8 @@ class ActiveScene:
     referenced: frozenset[str]  # layers another layer reads by name: rendered even when hidden
     started: float = 0.0        # clock time it became active (its shaders' TIME counts from here)
     failed: set[str] = field(default_factory=set)  # layers that raised: skipped from then on
+    #: Setters resolved by `Engine.set_target` (OSC, HTTP), by target name; only valid targets.
+    direct_setters: dict[str, Callable[[float], None]] = field(default_factory=dict)
 
     def release(self) -> None:
         for layer in self.layers:
@@ -349,6 +351,29 @@ class Engine:
                                      f"{', '.join(globals_)}")
 
     # -- inputs ---------------------------------------------------------------------------------
+    def set_target(self, target: str, value: float) -> bool:
+        """Set a layer target of the running scene once, as a mapping would (clamped to the
+        parameter's range): ``layers.<layer>.<param>``, ``layers.<layer>.opacity`` / ``enabled``,
+        ``layers.<layer>.fx.<effect>.<param>`` / ``enabled``.
+
+        Returns False when the running scene has no such target (nothing is set). A mapping of the
+        same target overrides the value at the next frame. Render thread: inputs (OSC, HTTP) call
+        it while draining their queues.
+        """
+        scene = self.scene
+        if scene is None or not target.startswith("layers."):
+            return False
+        setter = scene.direct_setters.get(target)
+        if setter is None:
+            try:
+                setter = self._target_setter(scene.spec, -1, target,
+                                             {layer.id: layer for layer in scene.layers})
+            except SceneError:
+                return False
+            scene.direct_setters[target] = setter
+        setter(float(value))
+        return True
+
     def set_audio_frame(self, frame: AudioFrame) -> None:
         """Hand the newest audio analysis snapshot to the next frame."""
         self.audio = frame
