@@ -271,13 +271,19 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
             log.error("%s", why_headless)
     clock = WallClock()
     parts = PartRegistry(time_source=clock.now)
-    ctx = host.ctx if host is not None else create_headless_context()
-    engine = Engine(ctx, options.size, clock, parts=parts, shader_roots=options.shader_roots)
+    try:
+        ctx = host.ctx if host is not None else create_headless_context()
+    except BaseException:
+        if host is not None:
+            host.close()
+        raise
+    engine: Engine | None = None
     show: Show | None = None
     recording: RecordingOutput | None = None
     sheet: ContactSheet | None = None
     duration = options.duration
     try:
+        engine = Engine(ctx, options.size, clock, parts=parts, shader_roots=options.shader_roots)
         if options.flash_guard:
             engine.output_filters.append(_flash_guard(ctx, options, parts))
         else:
@@ -361,7 +367,8 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
             show.close()
         if host is not None:
             host.make_current()
-        engine.release()
+        if engine is not None:
+            engine.release()
         if host is not None:
             host.close()
         else:
