@@ -45,23 +45,48 @@ DEFAULTS: dict[str, Any] = {
     "audio.sample_rate": 48000,
     "paths.data": "~/.local/share/echoel",
     "show.safe_scene": "000-idle",
+    # OSC in (live/control/osc.py, docs/osc.md): every interface, senders limited by osc.allow.
+    "osc.host": "0.0.0.0",
+    "osc.allow": ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                  "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10"],
+    "osc.rate_limit": 20000,
+    "osc.burst": 5000,
+    # OSC out (live/control/osc_out.py): "host:port" receivers and what they get.
+    "osc.out_targets": [],
+    "osc.out_features": [],
+    "osc.out_rate": 30,
+    "osc.out_events": True,
+    "osc.out_feedback": True,
+    "oscquery.host": "127.0.0.1",
+    "oscquery.mdns": False,
+    "oscquery.name": "Echoel Live",
+    # Companion app (live/control/bio.py, docs/companion.md).
+    "bio.stale_after": 3.0,
+    "bio.decay": 5.0,
+    "bio.device": "",
 }
 
 
 @dataclass(frozen=True)
 class _Rule:
-    """What a key accepts: kind is "int", "number" or "string"; lo/hi bound numbers."""
+    """What a key accepts: kind is "int", "number", "string", "bool" or "strings" (an array of
+    strings, each checked by `item_problem`); lo/hi bound numbers."""
 
     kind: str
     lo: float | None = None
     hi: float | None = None
     empty_ok: bool = False
     help: str = ""
+    item_problem: Any = None  # for "strings": str -> why the item is wrong, or None
 
     def allowed(self) -> str:
         if self.kind == "string":
             return "a string" + ("" if self.empty_ok else " (not empty)") + (
                 f": {self.help}" if self.help else "")
+        if self.kind == "bool":
+            return "true or false" + (f" ({self.help})" if self.help else "")
+        if self.kind == "strings":
+            return "an array of strings" + (f": {self.help}" if self.help else "")
         noun = "an integer" if self.kind == "int" else "a number"
         text = f"{noun} from {self.lo:g} to {self.hi:g}"
         return text + (f" ({self.help})" if self.help else "")
@@ -81,7 +106,48 @@ RULES: dict[str, _Rule] = {
     "audio.sample_rate": _Rule("int", 8000, 384000),
     "paths.data": _Rule("string", help="a folder; ~ is expanded"),
     "show.safe_scene": _Rule("string", help="a scene name or path"),
+    "osc.host": _Rule("string", help="the address to receive OSC on, e.g. 0.0.0.0 or 127.0.0.1"),
+    "osc.allow": _Rule("strings", item_problem=lambda v: _network_problem(v),
+                       help="networks whose senders are accepted, e.g. [\"192.168.1.0/24\"]; "
+                            "\"0.0.0.0/0\" accepts every IPv4 sender"),
+    "osc.rate_limit": _Rule("number", 1, 1e7, help="messages per second per sender"),
+    "osc.burst": _Rule("number", 1, 1e7, help="messages a sender may send at once"),
+    "osc.out_targets": _Rule("strings", item_problem=lambda v: _host_port_problem(v),
+                             help="receivers as \"host:port\", e.g. [\"192.168.1.20:9000\"]"),
+    "osc.out_features": _Rule("strings", item_problem=lambda v: _source_problem(v),
+                              help="signal names to stream, e.g. [\"audio.bass\", \"bio.hr\"]"),
+    "osc.out_rate": _Rule("number", 1, 240, help="feature and feedback messages per second"),
+    "osc.out_events": _Rule("bool", help="send beat, bar, onset and tempo"),
+    "osc.out_feedback": _Rule("bool", help="send parameter values when they change"),
+    "oscquery.host": _Rule("string", help="the address to serve OSCQuery on, e.g. 127.0.0.1"),
+    "oscquery.mdns": _Rule("bool", help="announce _oscjson._tcp and _osc._udp on the network"),
+    "oscquery.name": _Rule("string", help="the name OSCQuery clients show"),
+    "bio.stale_after": _Rule("number", 0.1, 600, help="seconds without data before bio.stale"),
+    "bio.decay": _Rule("number", 0, 600, help="seconds a quiet stream takes to reach neutral"),
+    "bio.device": _Rule("string", empty_ok=True,
+                        help="device id the plain bio.* names follow; empty: the first heard"),
 }
+
+
+def _network_problem(value: str) -> str | None:
+    import ipaddress
+    try:
+        ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        return f"{value!r} is not a network (e.g. \"192.168.1.0/24\" or \"10.0.0.7\")"
+    return None
+
+
+def _host_port_problem(value: str) -> str | None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host.strip("[]") or not port.isdigit() or not 1 <= int(port) <= 65535:
+        return f"{value!r} is not \"host:port\" (e.g. \"127.0.0.1:9000\")"
+    return None
+
+
+def _source_problem(value: str) -> str | None:
+    from live.scene import source_name_problem
+    return source_name_problem(value)
 
 
 _SECTIONS = {key.rsplit(".", 1)[0] for key in DEFAULTS}
@@ -117,7 +183,9 @@ class Config:
     (the CLI uses "flag:--<name>"). Read from any thread once built.
     """
 
-    values: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS))
+    # Arrays are copied so that no Config shares (and could change) the defaults' lists.
+    values: dict[str, Any] = field(default_factory=lambda: {
+        k: list(v) if isinstance(v, list) else v for k, v in DEFAULTS.items()})
     sources: dict[str, str] = field(default_factory=lambda: {k: "default" for k in DEFAULTS})
     path: Path | None = None  # the config file read, if any
 
@@ -181,6 +249,20 @@ def _checked(key: str, value: Any, file: str, line: int | None) -> Any:
         raise ConfigError(file, key, f"unknown key{did_you_mean(key, DEFAULTS)}; allowed: "
                           f"{', '.join(DEFAULTS)}", line)
     ok = False
+    if rule.kind == "strings":
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(file, key, f"expected {rule.allowed()}, got {describe_value(value)}",
+                              line)
+        for item in value:
+            problem = rule.item_problem(item) if rule.item_problem else None
+            if problem:
+                raise ConfigError(file, key, problem, line)
+        return list(value)
+    if rule.kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(file, key, f"expected {rule.allowed()}, got {describe_value(value)}",
+                              line)
+        return value
     if rule.kind == "string":
         ok = isinstance(value, str) and (rule.empty_ok or value.strip() != "")
         if ok and not value.isprintable():  # control characters, or undecodable env bytes
@@ -201,6 +283,15 @@ def _from_env(key: str, text: str, var: str) -> Any:
     rule = RULES[key]
     if rule.kind == "string":
         return _checked(key, text, f"env:{var}", None)
+    if rule.kind == "strings":  # comma-separated in a variable
+        return _checked(key, [t.strip() for t in text.split(",") if t.strip()], f"env:{var}", None)
+    if rule.kind == "bool":
+        words = {"true": True, "1": True, "yes": True, "on": True,
+                 "false": False, "0": False, "no": False, "off": False}
+        if text.strip().lower() not in words:
+            raise ConfigError(f"env:{var}", key, f"expected {rule.allowed()} (true/false, 1/0, "
+                              f"yes/no, on/off), got {text!r}")
+        return words[text.strip().lower()]
     try:
         value: Any = int(text) if rule.kind == "int" else float(text)
     except ValueError:
@@ -245,6 +336,8 @@ def load_config(explicit: str | None = None,
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, (int, float)):
         return repr(value)
     return _toml_string(str(value))
