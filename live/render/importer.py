@@ -56,6 +56,8 @@ FPS = 30.0
 STATUSES = ("nonconstant", "constant", "compile_error", "unsupported", "timeout", "strict_reject")
 #: Suffixes of ISF files; ``.vs``/``.vert`` companions travel with their fragment shader.
 ISF_SUFFIXES = (".fs", ".frag", ".glsl")
+#: Suffixes searched for in folders (``.glsl`` files there are usually #include files).
+ISF_FOLDER_SUFFIXES = (".fs", ".frag")
 GLSLANG = "glslangValidator"
 
 _NAME_RE = re.compile(r"[^a-z0-9_]+")
@@ -415,8 +417,8 @@ class _Checker:
         roots = [Path(r) for r in request["roots"]] if request.get("roots") else None
         shader = load_isf(path, roots)
         answer["kind"] = shader.kind
-        answer["warnings"].extend(shader.warnings)
         renderer = IsfRenderer(self.ctx, shader)
+        answer["warnings"].extend(shader.warnings)  # after compiling: repairs add remarks
         try:
             shown = shader.display_name
             vertex_file = str(shader.vertex_path) if shader.vertex_path else shown
@@ -710,7 +712,7 @@ def expand_import_paths(paths: Iterable[Path | str]) -> list[Path]:
             dirnames.sort()
             for filename in sorted(filenames):
                 file = here / filename
-                if file.suffix.lower() in ISF_SUFFIXES or (
+                if file.suffix.lower() in ISF_FOLDER_SUFFIXES or (
                         file.suffix.lower() == ".json" and is_shadertoy_source(file)):
                     found.append(file)
     return found

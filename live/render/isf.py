@@ -974,6 +974,65 @@ _VERTEX_REWRITES = [
 ]
 
 
+# Words GLSL 330 reserves for future use that old shaders use as names (``float half = 0.5``):
+# Mesa and glslang refuse them, some drivers accept them. Renamed with a trailing "_".
+RENAMED_RESERVED_WORDS = ("half", "input", "output", "filter", "common", "partition", "active",
+                          "fixed", "superp", "sizeof", "cast", "namespace", "using", "packed",
+                          "inline", "noinline", "public", "static", "extern", "external",
+                          "interface", "template", "this", "goto", "union", "class", "enum",
+                          "typedef", "volatile", "unsigned", "short", "long", "asm")
+_RESERVED_WORD_RE = re.compile(r"(?<![\w.])\b(?:" + "|".join(RENAMED_RESERVED_WORDS) + r")\b")
+# A body that declares a name the translator declares (old files wrote
+# ``varying vec2 isf_FragNormCoord;``) would declare it twice: the line is dropped.
+_GENERATED_DECL_RE = re.compile(
+    r"^\s*(?:varying|in|out)\s+(?:(?:highp|mediump|lowp)\s+)?vec2\s+"
+    r"(?:isf_FragNormCoord|vv_FragNormCoord|isf_Position)\s*;")
+
+
+def compat_helpers(identifiers: frozenset[str] | set[str], declared: set[str],
+                   images: Sequence[str]) -> list[str]:
+    """GLSL lines giving meaning to names some ISF files use without declaring them.
+
+    - ``_<image>_imgSize``, ``_<image>_imgRect`` and ``_<image>_flip``: per-image uniforms of
+      ISF 1.0 hosts, which files saved after VDMX's macro expansion still name;
+    - ``VVSAMPLER_2DBYPIXEL``/``VVSAMPLER_2DBYNORM`` and the ``...RECT`` forms: what VDMX
+      expands IMG_PIXEL and IMG_NORM_PIXEL into;
+    - HLSL words NVIDIA's compiler accepts in GLSL: ``saturate``, ``lerp``, ``frac``,
+      ``atan2``, ``fmod``, ``rsqrt``, ``float2``..``float4``.
+
+    Only names the code uses (``identifiers``) and does not declare itself (``declared``) get
+    a definition, so nothing changes for files that do not need them. Any thread.
+    """
+    out: list[str] = []
+    for image in images:
+        if f"_{image}_imgSize" in identifiers:
+            out.append(f"#define _{image}_imgSize vec2(textureSize({image}, 0))")
+        if f"_{image}_imgRect" in identifiers:
+            out.append(f"#define _{image}_imgRect vec4(0.0, 0.0, vec2(textureSize({image}, 0)))")
+        if f"_{image}_flip" in identifiers:
+            out.append(f"#define _{image}_flip false")
+    wanted = (identifiers - declared)
+    if wanted & {"VVSAMPLER_2DBYPIXEL", "VVSAMPLER_2DRECTBYPIXEL"}:
+        out.append("vec4 VVSAMPLER_2DBYPIXEL(sampler2D s, vec4 r, vec2 size, bool f, vec2 p) "
+                   "{ return texture(s, p / vec2(textureSize(s, 0))); }")
+        out.append("#define VVSAMPLER_2DRECTBYPIXEL VVSAMPLER_2DBYPIXEL")
+    if wanted & {"VVSAMPLER_2DBYNORM", "VVSAMPLER_2DRECTBYNORM"}:
+        out.append("vec4 VVSAMPLER_2DBYNORM(sampler2D s, vec4 r, vec2 size, bool f, vec2 p) "
+                   "{ return texture(s, p); }")
+        out.append("#define VVSAMPLER_2DRECTBYNORM VVSAMPLER_2DBYNORM")
+    for n in ("float2", "float3", "float4"):
+        if n in wanted:
+            out.append(f"#define {n} vec{n[-1]}")
+    if "saturate" in wanted:
+        out.extend(f"{t} saturate({t} x) {{ return clamp(x, 0.0, 1.0); }}"
+                   for t in ("float", "vec2", "vec3", "vec4"))
+    for name, body in (("lerp", "mix"), ("frac", "fract"), ("atan2", "atan"), ("fmod", "mod"),
+                       ("rsqrt", "inversesqrt")):
+        if name in wanted:
+            out.append(f"#define {name} {body}")
+    return out
+
+
 def strip_comments(code: str) -> str:
     """``code`` with ``//`` and ``/* */`` comments blanked out, newlines kept. Any thread."""
     out: list[str] = []
@@ -1055,6 +1114,8 @@ def _prepare_body(text: str, path: Path, first_line: int, roots: Sequence[Path] 
                   stage: str) -> _Body:
     expanded = expand_includes(text, path, first_line, roots)
     rewrites = _COMMON_REWRITES + (_FRAGMENT_REWRITES if stage == "fragment" else _VERTEX_REWRITES)
+    rewrites = rewrites + [(_RESERVED_WORD_RE, lambda m: m.group(0) + "_"),
+                           (_GENERATED_DECL_RE, lambda m: "")]
     body = MappedSource()
     extensions: list[tuple[str, str, int | None]] = []
     for line, origin in zip(expanded.lines, expanded.origins, strict=True):
@@ -1071,7 +1132,8 @@ def _prepare_body(text: str, path: Path, first_line: int, roots: Sequence[Path] 
 
 
 def _assemble(stage: str, body: _Body, declarations: list[tuple[str, int | None]],
-              skip_engine: set[str], file: str, own_output: bool) -> MappedSource:
+              skip_engine: set[str], file: str, own_output: bool,
+              helpers: Sequence[str] = ()) -> MappedSource:
     out = MappedSource()
     out.append("#version 330 core", file, None)
     for text, origin_file, origin_line in body.extensions:
@@ -1089,6 +1151,8 @@ def _assemble(stage: str, body: _Body, declarations: list[tuple[str, int | None]
     for text, line in declarations:
         out.append(text, file, line)
     _append_file(out, ISF_GLSL, set())
+    for line in helpers:
+        out.append(line, file, None)
     out.extend(body.source)
     # moderngl substitutes `#include "name"` anywhere in a source, comments included, and fails
     # on names it does not know. Real directives are expanded by now; whatever is left is in
@@ -1160,9 +1224,16 @@ def load_isf(path: Path | str, roots: list[Path] | None = None) -> IsfShader:
     outputs = {m.group(1) for m in _OWN_OUTPUT_RE.finditer(fragment_body.plain_text)}
     declarations = _uniform_declarations(h, inputs, passes, pass_lines, imported,
                                          fragment_body.plain_text + vertex_body.plain_text)
+    images = [inp.name for inp in inputs if inp.is_image] + targets + list(imported)
+    helpers = {}
+    for stage, body in (("fragment", fragment_body), ("vertex", vertex_body)):
+        idents = set(_IDENT_RE.findall(body.plain_text))
+        declared = global_declared_names(body.plain_text, sorted(idents))
+        helpers[stage] = compat_helpers(idents, declared, images)
     fragment_map = _assemble("fragment", fragment_body, declarations, skip_engine, shown,
-                             own_output=bool(outputs))
-    vertex_map = _assemble("vertex", vertex_body, declarations, skip_engine, shown, own_output=False)
+                             own_output=bool(outputs), helpers=helpers["fragment"])
+    vertex_map = _assemble("vertex", vertex_body, declarations, skip_engine, shown,
+                           own_output=False, helpers=helpers["vertex"])
 
     return IsfShader(
         path=path,
@@ -1210,6 +1281,107 @@ def _uniform_declarations(h: _Header, inputs: Sequence[IsfInput], passes: Sequen
         if name not in declared_by_body:
             lines.append((f"uniform sampler2D {name};", h.line_of_key(name)))
     return lines
+
+
+# --------------------------------------------------------------------------------------------
+# Repairs after a failed compile
+# --------------------------------------------------------------------------------------------
+
+_GLSL_VALUE_TYPES = ("float", "int", "uint", "bool", "vec2", "vec3", "vec4", "ivec2", "ivec3",
+                     "ivec4", "uvec2", "uvec3", "uvec4", "bvec2", "bvec3", "bvec4", "mat2",
+                     "mat3", "mat4")
+# Implicit conversions that NVIDIA and Apple drivers accept and GLSL 330 refuses. Mesa's words
+# first, then glslang's; each gives the type the value must become.
+_RETURN_RES = [re.compile(r"`return' with wrong type \w+, in function `\w+' returning (\w+)")]
+_INIT_RES = [re.compile(r"initializer of type \w+ cannot be assigned to variable of type (\w+)")]
+_ASSIGN_RES = [re.compile(r"value of type \w+ cannot be assigned to variable of type (\w+)"),
+               re.compile(r"'=' :\s+cannot convert from '\s*(?:const |temp )?\w+' to "
+                          r"'\s*(?:temp |global )?(\w+)'")]
+
+
+_MESA_COLUMN_RE = re.compile(r"^\s*\d+:\d+\((\d+)\)")
+
+
+def _expression_end(text: str, start: int) -> int:
+    """Index of the ``;`` or top-level ``,`` ending the expression that starts at ``start``."""
+    depth = 0
+    for i in range(start, len(text)):
+        ch = text[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif ch in ";," and depth == 0:
+            return i
+    return len(text)
+
+
+def _wrap_after(line: str, match_end: int, type_name: str) -> str | None:
+    end = _expression_end(line, match_end)
+    expression = line[match_end:end].strip()
+    if not expression or expression.startswith(f"{type_name}("):
+        return None
+    return f"{line[:match_end]} {type_name}({expression}){line[end:]}"
+
+
+def repair_source(source: MappedSource, log: str) -> tuple[MappedSource, list[str]] | None:
+    """Fix the implicit conversions a compiler ``log`` complains about, in a copy of ``source``.
+
+    ``int i = 2.0;`` becomes ``int i = int(2.0);``, ``return 0;`` in a float function becomes
+    ``return float(0);``, ``v = 1.0;`` for a vec3 ``v`` becomes ``v = vec3(1.0);``: what the
+    drivers ISF files were written on do silently. Each fix is made at the line the compiler
+    names. Returns the repaired source and one remark per fix ("file:line: ..."), or None when
+    nothing in the log could be repaired. Any thread.
+    """
+    from live.render.shader_source import _parse_log_line
+
+    lines = source.lines
+    remarks: list[str] = []
+    touched: set[int] = set()
+    for raw in log.splitlines():
+        parsed = _parse_log_line(raw)
+        if parsed is None:
+            continue
+        number, message = parsed
+        if not 1 <= number <= len(lines) or number in touched:
+            continue  # one fix per line and round: the next compile reports what is left
+        column = _MESA_COLUMN_RE.match(raw)
+        column = int(column.group(1)) - 1 if column else 0
+        line = lines[number - 1]
+        fixed = None
+        for patterns, kind in ((_RETURN_RES, "return"), (_INIT_RES, "init"), (_ASSIGN_RES, "assign")):
+            match = next((m for m in (p.search(message) for p in patterns) if m), None)
+            if match is None or match.group(1) not in _GLSL_VALUE_TYPES:
+                continue
+            type_name = match.group(1)
+            if kind == "return":
+                pattern = r"\breturn\b"
+            elif kind == "init":
+                pattern = r"\b" + type_name + r"\s+\w+\s*(?:\[[^\]]*\]\s*)?=(?!=)"
+            else:
+                pattern = r"(?<![=!<>+\-*/%&|^])=(?!=)"
+            # The compiler's column (Mesa gives one) picks the statement on a crowded line.
+            candidates = sorted(re.finditer(pattern, line), key=lambda m: abs(m.start() - column))
+            for where in candidates:
+                fixed = _wrap_after(line, where.end(), type_name)
+                if fixed is not None:
+                    break
+            break
+        if fixed is not None and fixed != line:
+            lines[number - 1] = fixed
+            touched.add(number)
+            origin = source.origin(number)
+            where_text = f"{origin.file}:{origin.line}" if origin and origin.line else "generated code"
+            remarks.append(f"{where_text}: converted to {type_name} as lenient GLSL drivers do "
+                           f"({message})")
+    if not remarks:
+        return None
+    repaired = MappedSource()
+    for text, origin in zip(lines, source.origins, strict=True):
+        repaired.append(text, origin.file, origin.line)
+    return repaired, remarks
 
 
 def shader_dependencies(shader: "IsfShader") -> tuple[Path, ...]:

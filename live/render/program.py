@@ -16,7 +16,7 @@ import moderngl
 import numpy as np
 
 from live.render.context import release_framebuffers
-from live.render.isf import IsfShader, SizeExpressionError, parse_size_expression
+from live.render.isf import IsfShader, SizeExpressionError, parse_size_expression, repair_source
 from live.render.shader_source import ShaderSourceError, compile_error, display_path
 
 #: Engine uniform name -> EngineUniforms attribute, for the values of shaders/common/engine.glsl.
@@ -31,6 +31,8 @@ ENGINE_TEXTURE_FIELDS = {"AUDIO_FFT": "audio_fft", "AUDIO_WAVE": "audio_wave",
                          "PREV_FRAME": "prev_frame"}
 #: Engine uniforms set per pass by the renderer itself.
 PER_PASS_UNIFORMS = ("RENDERSIZE", "PASSINDEX")
+#: Compile attempts that may repair implicit conversions (isf.repair_source) before giving up.
+MAX_REPAIR_ROUNDS = 3
 #: Number of BANDS the engine provides.
 BAND_COUNT = 16
 
@@ -182,16 +184,32 @@ class IsfRenderer:
 
     def _compile(self) -> moderngl.Program:
         shader = self.shader
-        try:
-            return self.ctx.program(vertex_shader=shader.vertex_source,
-                                    fragment_shader=shader.fragment_source)
-        except moderngl.Error as exc:
-            log = str(exc)
-            if "vertex_shader\n" in log and "fragment_shader\n" not in log:
-                fallback = display_path(shader.vertex_path) if shader.vertex_path else shader.display_name
-                raise compile_error(log, shader.vertex_map, fallback, "vertex") from None
-            stage = "fragment" if "fragment_shader\n" in log else ""
-            raise compile_error(log, shader.fragment_map, shader.display_name, stage) from None
+        for attempt in range(MAX_REPAIR_ROUNDS + 1):
+            try:
+                return self.ctx.program(vertex_shader=shader.vertex_source,
+                                        fragment_shader=shader.fragment_source)
+            except moderngl.Error as exc:
+                log = str(exc)
+                vertex_failed = "vertex_shader\n" in log and "fragment_shader\n" not in log
+                source_map = shader.vertex_map if vertex_failed else shader.fragment_map
+                repaired = repair_source(source_map, log) if attempt < MAX_REPAIR_ROUNDS else None
+                if repaired is not None:
+                    # Implicit conversions lenient drivers accept: fix them where the compiler
+                    # points and try again. The shader keeps the repaired text, so later
+                    # renderers (and strict checks) see what actually runs.
+                    new_map, remarks = repaired
+                    if vertex_failed:
+                        shader.vertex_map, shader.vertex_source = new_map, new_map.text()
+                    else:
+                        shader.fragment_map, shader.fragment_source = new_map, new_map.text()
+                    shader.warnings.extend(remarks)
+                    continue
+                if vertex_failed:
+                    fallback = display_path(shader.vertex_path) if shader.vertex_path else shader.display_name
+                    raise compile_error(log, shader.vertex_map, fallback, "vertex") from None
+                stage = "fragment" if "fragment_shader\n" in log else ""
+                raise compile_error(log, shader.fragment_map, shader.display_name, stage) from None
+        raise AssertionError("unreachable")  # the last round always returns or raises
 
     def _uniform(self, name: str) -> moderngl.Uniform | None:
         member = self._program.get(name, None)
