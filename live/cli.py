@@ -32,6 +32,11 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from live.audio.cli import add_parser as add_audio_parser
+    from live.check import add_check_parser
+    from live.render.validate import add_parser as add_validate_parser
+    from live.show import add_live_arguments, add_run_parser
+
     parser = argparse.ArgumentParser(
         prog="echoel", description="Echoel Live: real-time audio-reactive visuals for live shows.")
     parser.add_argument("--version", action="version", version=f"echoel {__version__}")
@@ -56,13 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("demo", help="play the demo scene reacting to the bundled demo track",
-                       description="Render the demo scene with the project's synthesised demo track "
-                       "into out/demo.mp4 and print where it is (the live window comes later).")
-    p.add_argument("--out", default="out/demo.mp4", help="where to write the video (default out/demo.mp4)")
+                       description="Play the demo scene reacting to the project's synthesised demo "
+                       "track: live in a window when a display exists, otherwise a real-time "
+                       "headless run writing out/demo.mp4, a contact sheet and a report.")
+    p.add_argument("--out", default="out/demo.mp4", help="headless: the video to write (default out/demo.mp4)")
     p.add_argument("--size", default="640x360", help="WIDTHxHEIGHT (default 640x360)")
     p.add_argument("--fps", type=int, default=30)
     p.add_argument("--duration", type=float, metavar="SECONDS", help="seconds (default: whole track)")
     p.add_argument("--audio", metavar="FILE", help="react to this file instead of the demo track")
+    add_live_arguments(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("scenes", help="list bundled scenes (name, path, description; tab-separated)")
@@ -71,9 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("config", help="print the configuration in effect and where each value comes from")
     p.set_defaults(func=cmd_config)
 
-    from live.audio.cli import add_parser as add_audio_parser
-    from live.render.validate import add_parser as add_validate_parser
-
+    add_run_parser(sub)
+    add_check_parser(sub)
     add_audio_parser(sub)
     add_validate_parser(sub)
     try:

@@ -217,6 +217,11 @@ class Engine:
                 self.beat.set_tempo(spec.bpm, now, source="scene")
         self.parts.ok("scene", spec.name)
 
+    @property
+    def fading(self) -> bool:
+        """True while a crossfade between two scenes is running."""
+        return self._fade is not None
+
     def panic(self) -> None:
         """Cut to the built-in safe scene at once (no fade); it needs nothing but GL."""
         self.activate(self.build_scene(safe_scene_spec(self.beat.bpm)), fade=0.0)

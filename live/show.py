@@ -785,7 +785,7 @@ class Show:
             beats_per_bar=beat.beats_per_bar, beat_phase=beat.beat_phase, tempo_source=beat.source,
             scene=f"{self.index + 1}/{len(self.setlist)} {name}" if not eng.panicked else "PANIC (safe scene)",
             next_scene=(self.next_label + ("" if self.next_ready else " (loading)")) if self.next_label else None,
-            fading=getattr(eng, "_fade", None) is not None,
+            fading=eng.fading,
             dimmer=eng.dimmer, blackout=eng.blackout, freeze=eng.freeze, panic=eng.panicked,
             levels=(("rms", a.rms), ("bass", a.bass), ("mid", a.mid), ("treb", a.treb)),
             activity=tuple((k, now - v) for k, v in sorted(self._inputs.items())),
