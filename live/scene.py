@@ -60,10 +60,14 @@ BLEND_MODES = (
     "normal", "add", "screen", "multiply", "overlay", "difference", "lighten", "darken",
     "subtract", "soft_light",
 )
-LAYER_KINDS = ("shader", "effect", "feedback", "video", "image", "clip", "camera", "generated")
+LAYER_KINDS = ("shader", "effect", "feedback", "video", "image", "clip", "camera", "generated",
+               "shadertoy")
 #: Kinds the engine can render today; the others load, and the engine refuses them with a
 #: "not available yet" error (`unavailable_kind_error`).
-IMPLEMENTED_LAYER_KINDS = ("shader", "effect", "feedback", "video", "image")
+IMPLEMENTED_LAYER_KINDS = ("shader", "effect", "feedback", "video", "image", "shadertoy")
+#: Kinds whose ``source`` names a Shadertoy (a folder or .json export in a shader folder); its
+#: parameters (mouse_x, mouse_y, mouse_down) are checked by the layer when it is built.
+SHADERTOY_KINDS = ("shadertoy",)
 #: Kinds whose ``source`` names a shader (and is therefore required).
 SHADER_SOURCE_KINDS = ("shader", "effect", "feedback")
 #: Kinds whose ``source`` is a media file: a path relative to the scene file's folder, or absolute.
@@ -976,7 +980,7 @@ class _SceneReader:
         kind = self.choice(table, "kind", path, LAYER_KINDS, "layer kind")
         needs_shader = kind in SHADER_SOURCE_KINDS
         source_path = None
-        if needs_shader:
+        if needs_shader or kind in SHADERTOY_KINDS:
             source = self.shader_name(table, "source", path, required=True)
         elif kind in MEDIA_SOURCE_KINDS:
             source, source_path = self.media_source(table, path, kind)

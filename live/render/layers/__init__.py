@@ -5,6 +5,7 @@ from __future__ import annotations
 from live.render.layers.base import FrameInputs, Layer
 from live.render.layers.image import ImageLayer
 from live.render.layers.shader import ShaderLayer
+from live.render.layers.shadertoy import ShadertoyLayer
 from live.render.layers.video import VideoLayer
 
 #: Layer classes by the `kind` of a scene's `[[layers]]` entry.
@@ -14,6 +15,8 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
     "feedback": ShaderLayer,
     "video": VideoLayer,
     "image": ImageLayer,
+    "shadertoy": ShadertoyLayer,
 }
 
-__all__ = ["FrameInputs", "ImageLayer", "LAYER_CLASSES", "Layer", "ShaderLayer", "VideoLayer"]
+__all__ = ["FrameInputs", "ImageLayer", "LAYER_CLASSES", "Layer", "ShaderLayer", "ShadertoyLayer",
+           "VideoLayer"]
