@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_check_parser(sub)
     add_audio_parser(sub)
     add_validate_parser(sub)
+    from live.render.importer import add_parser as add_import_parser
+
+    add_import_parser(sub)
     try:
         from live.gen.cli import add_parser as add_gen_parser
     except ImportError:  # the gen extra's CLI module failed to import: say so when it is used

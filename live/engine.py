@@ -434,6 +434,13 @@ class Engine:
         b_tex, b_fbo = self._scratch_target(2)
         self._render_scene(fade.outgoing, t, 1.0, a_fbo)
         self._render_scene(scene, t, 1.0, b_fbo)
+        # An ISF transition shader set by the show (live.render.program.TransitionRenderer,
+        # owned and released by whoever set it) replaces the plain mix; it eases by itself.
+        transition = getattr(self, "transition", None)
+        if transition is not None:
+            transition.render(target, self.size, a_tex, b_tex, fade.progress(t), self.uniforms,
+                              dimmer)
+            return
         target.use()
         self.ctx.disable(moderngl.BLEND)
         a_tex.use(0)

@@ -503,3 +503,107 @@ def _load_image_texture(ctx: moderngl.Context, path: Path) -> moderngl.Texture:
     texture = ctx.texture((width, height), 4, pixels.tobytes())
     texture.repeat_x = texture.repeat_y = False
     return texture
+
+
+_DIM_FS = """#version 330 core
+uniform sampler2D source;
+uniform float dimmer;
+in vec2 uv;
+out vec4 color;
+void main() {
+    color = vec4(texture(source, uv).rgb * dimmer, 1.0);
+}
+"""
+
+
+class TransitionRenderer:
+    """An ISF transition (inputs ``startImage``, ``endImage``, ``progress``) as the engine's
+    crossfade: the engine draws the outgoing and incoming scenes, then this shader mixes them.
+
+    Render thread only. Set it as ``engine.transition`` (the engine's crossfade uses it in
+    place of its plain mix while it is set; the caller owns it and releases it). The
+    transition's other inputs are parameters like a layer's: ``set``/``set_mapped`` (through
+    the same ShaderStage a layer uses, so events pulse for one frame and mapped values clamp).
+
+    Args:
+        ctx: The render thread's context.
+        shader: A loaded ISF shader whose kind is "transition".
+        params: Values of its other inputs (validated against the header).
+
+    Raises:
+        ShaderParamError: the shader is not a transition, or a parameter is wrong.
+        ShaderSourceError: the shader does not compile.
+    """
+
+    def __init__(self, ctx: moderngl.Context, shader: IsfShader,
+                 params: Mapping[str, Any] | None = None) -> None:
+        from live.render.isf import ShaderParamError
+        from live.render.layers.stage import ShaderStage  # layers build on this module
+
+        if shader.kind != "transition":
+            raise ShaderParamError(f"{shader.display_name}: not an ISF transition; a transition "
+                                   "has image inputs startImage and endImage and a float progress")
+        self.ctx = ctx
+        self.shader = shader
+        self.stage = ShaderStage(shader, dict(params or {}))
+        self.stage.setup(ctx)
+        self._dim: tuple[Any, ...] | None = None
+
+    def set(self, name: str, value: Any) -> None:
+        """Set an input from a user or the API (validated; ShaderParamError when wrong)."""
+        self.stage.set(name, value)
+
+    def set_mapped(self, name: str, value: float) -> None:
+        """Set an input from a mapping (fitted to its type, clamped to its range)."""
+        self.stage.set_mapped(name, value)
+
+    def param_names(self) -> list[str]:
+        """Inputs a mapping may drive (``progress`` is the engine's)."""
+        return [n for n in self.stage.param_names() if n != "progress"]
+
+    def render(self, target: moderngl.Framebuffer, size: tuple[int, int],
+               start: moderngl.Texture, end: moderngl.Texture, progress: float,
+               engine: EngineUniforms, dimmer: float = 1.0) -> None:
+        """Draw the transition at ``progress`` (0 = all ``start``, 1 = all ``end``) into
+        ``target`` as an opaque picture over black, dimmed by ``dimmer``. Render thread."""
+        self.stage.params["progress"] = float(min(max(progress, 0.0), 1.0))
+        images = {"startImage": start, "endImage": end}
+        if dimmer >= 1.0:
+            target.viewport = (0, 0, *size)
+            target.clear(0.0, 0.0, 0.0, 1.0)
+            self.stage.render(target, size, images, engine, over_black=True)
+            return
+        tex, fbo, program, vao = self._dim_target(size)
+        fbo.clear(0.0, 0.0, 0.0, 1.0)
+        self.stage.render(fbo, size, images, engine, over_black=True)
+        self.ctx.disable(moderngl.BLEND)
+        target.viewport = (0, 0, *size)
+        target.use()
+        tex.use(0)
+        program["dimmer"].value = float(max(dimmer, 0.0))
+        vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
+
+    def _dim_target(self, size: tuple[int, int]) -> tuple[Any, ...]:
+        if self._dim is None or self._dim[0].size != tuple(size):
+            self._release_dim()
+            tex = self.ctx.texture(size, 4)
+            fbo = self.ctx.framebuffer(color_attachments=[tex])
+            program = self.ctx.program(vertex_shader=_PRESENT_VS, fragment_shader=_DIM_FS)
+            vbo = self.ctx.buffer(_QUAD)
+            vao = self.ctx.vertex_array(program, [(vbo, "2f", "position")])
+            self._dim = (tex, fbo, program, vao, vbo)
+        return self._dim[:4]
+
+    def _release_dim(self) -> None:
+        if self._dim is not None:
+            tex, fbo, program, vao, vbo = self._dim
+            vao.release()
+            vbo.release()
+            program.release()
+            release_framebuffers(self.ctx, fbo, tex)
+            self._dim = None
+
+    def release(self) -> None:
+        """Free the GL objects. Render thread."""
+        self._release_dim()
+        self.stage.release()
