@@ -234,35 +234,46 @@ class Engine:
             for i, layer_spec in enumerate(spec.layers):
                 layers.append(self._build_layer(spec, i, layer_spec))
             by_id = {layer.id: layer for layer in layers}
-            # Controller bindings from mapping files (live.control) join the scene's own mappings;
-            # `controls` is set by live.control.attach_controllers, absent in offline renders.
-            controls = getattr(self, "controls", None)
-            bindings = controls.bindings_for(spec) if controls is not None else []
-            specs = [*spec.mappings, *(b.mapping for b in bindings)]
-            try:
-                mappings = MappingSet(Mapping(m.source, m.target, *m.range, m.transform) for m in specs)
-            except MappingConflict as exc:
-                where = (f"mappings[{exc.second}].{exc.key}" if exc.second < len(spec.mappings)
-                         else None)
-                if where is None:
-                    raise bindings[exc.second - len(spec.mappings)].error(str(exc)) from exc
-                raise param_error(spec, where, str(exc)) from exc
-            setters: list[tuple[str, Callable[[float], None]]] = []
-            for i, m in enumerate(specs):
-                if any(t == m.target for t, _ in setters):
-                    continue  # one setter per target: the mapping set combines the values
-                try:
-                    setters.append((m.target, self._target_setter(spec, i, m.target, by_id)))
-                except SceneError as exc:
-                    if i < len(spec.mappings):
-                        raise
-                    raise bindings[i - len(spec.mappings)].error(exc.message) from exc
+            mappings, setters = self.build_mappings(spec, by_id)
         except BaseException:
             for layer in layers:
                 layer.release()
             raise
         referenced = frozenset(ls.input for ls in spec.layers if ls.input)
         return ActiveScene(spec, layers, mappings, setters, referenced)
+
+    def build_mappings(self, spec: SceneSpec, layers: dict[str, Layer]
+                       ) -> tuple[MappingSet, list[tuple[str, Callable[[float], None]]]]:
+        """Compile a scene's mappings, plus the controller bindings that join it, into a
+        MappingSet and one setter per target (render thread, at scene build; also when MIDI
+        learn adds a binding to the running scene).
+
+        Raises SceneError (or MappingFileError for a binding) naming the file and key.
+        """
+        # Controller bindings from mapping files (live.control) join the scene's own mappings;
+        # `controls` is set by live.control.attach_controllers, absent in offline renders.
+        controls = getattr(self, "controls", None)
+        bindings = controls.bindings_for(spec) if controls is not None else []
+        specs = [*spec.mappings, *(b.mapping for b in bindings)]
+        try:
+            mappings = MappingSet(Mapping(m.source, m.target, *m.range, m.transform) for m in specs)
+        except MappingConflict as exc:
+            where = (f"mappings[{exc.second}].{exc.key}" if exc.second < len(spec.mappings)
+                     else None)
+            if where is None:
+                raise bindings[exc.second - len(spec.mappings)].error(str(exc)) from exc
+            raise param_error(spec, where, str(exc)) from exc
+        setters: list[tuple[str, Callable[[float], None]]] = []
+        for i, m in enumerate(specs):
+            if any(t == m.target for t, _ in setters):
+                continue  # one setter per target: the mapping set combines the values
+            try:
+                setters.append((m.target, self._target_setter(spec, i, m.target, layers)))
+            except SceneError as exc:
+                if i < len(spec.mappings):
+                    raise
+                raise bindings[i - len(spec.mappings)].error(exc.message) from exc
+        return mappings, setters
 
     def _build_layer(self, spec: SceneSpec, index: int, layer_spec) -> Layer:
         key = f"layers[{index}]"
