@@ -441,13 +441,16 @@ class Show:
         preview: a `NextPreview` for the operator monitor, or None.
         outputs: where frames go after each tick.
         perf: high-resolution timer for frame-time measurement only (never drives the picture).
+        reloader: a `live.reload.HotReloader` whose validated reloads are applied at the start of
+            each frame (its errors reach the HUD through the log), or None.
     """
 
     def __init__(self, engine: Engine, setlist: SetList, *, fade: float = DEFAULT_FADE_S,
                  audio: FilePlayback | None = None, keymap: Mapping[str, str] | None = None,
                  snapshot: Callable[[], object] | None = None, snapshot_dir: Path | None = None,
                  fps: float = 60.0, preview: NextPreview | None = None,
-                 outputs: Iterable[Output] = (), perf: Callable[[], float] = time.perf_counter) -> None:
+                 outputs: Iterable[Output] = (), perf: Callable[[], float] = time.perf_counter,
+                 reloader=None) -> None:
         if len(setlist) == 0:
             raise ShowError("the set list is empty: give at least one scene")
         if not (math.isfinite(fade) and 0.0 <= fade <= 60.0):
@@ -463,6 +466,7 @@ class Show:
         self.snapshot_dir = Path(snapshot_dir) if snapshot_dir else Path.home() / ".local/share/echoel/snapshots"
         self.fps = float(fps)
         self.preview = preview
+        self.reloader = reloader  # a live.reload.HotReloader (or None): applied at frame starts
         self.outputs: list[Output] = list(outputs)
         self._perf = perf
         self.times = FrameTimes()
@@ -558,6 +562,9 @@ class Show:
             except IndexError:
                 break
             self._apply(name, value, now)
+        if self.reloader is not None:
+            # Validated off the render thread; applying a reload here never waits.
+            self.reloader.update()
         if self._quit_armed_until is not None and now > self._quit_armed_until:
             self._quit_armed_until = None
         self._deferred_work(now)

@@ -378,3 +378,24 @@ def test_default_setlist_is_the_bundled_show_scenes():
     assert len(sl) >= 1
     assert all(int(p.stem[:3]) >= 10 for p in sl.entries)
     assert "demo" in [sl.label(i) for i in range(len(sl))]
+
+
+def test_a_saved_scene_file_reaches_the_running_show_through_the_hot_reloader(make_show, scenes):
+    from live.reload import HotReloader
+
+    show = make_show(scenes[:1])
+    reloader = HotReloader(show.engine, interval=0.05, settle=0.05, timeout=20.0)
+    show.reloader = reloader
+    try:
+        np.testing.assert_allclose(step(show), RED, atol=1 / 255)
+        reloader.check_now()  # the watcher's first look: the files as they are now
+        write_scene(scenes[0].parent, "red", BLUE)  # the performer edits the running scene
+        import time
+        deadline = time.monotonic() + 30.0  # generous: validation runs in a child process
+        while not reloader.check_now():  # validated off the render thread, then queued
+            assert time.monotonic() < deadline, "the edit was never picked up"
+            time.sleep(0.05)
+        np.testing.assert_allclose(step(show, 0.02), BLUE, atol=1 / 255)
+        assert reloader.reloads >= 1
+    finally:
+        reloader.stop()

@@ -65,6 +65,7 @@ class LiveOptions:
         program: the program output window.
         operator: open the operator monitor.
         flash_guard: limit flashes on the program output (on by default; off logs a warning).
+        hot_reload: watch the running scene and its shaders and reload them when saved.
         snapshots: folder for snapshots (None: ~/.local/share/echoel/snapshots).
         shader_roots: shader folders (None: the defaults).
     """
@@ -83,6 +84,7 @@ class LiveOptions:
     flash_guard: bool = True
     snapshots: Path | None = None
     shader_roots: list[Path] | None = None
+    hot_reload: bool = True
 
 
 @dataclass
@@ -279,6 +281,7 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
         raise
     engine: Engine | None = None
     show: Show | None = None
+    reloader = None
     recording: RecordingOutput | None = None
     sheet: ContactSheet | None = None
     duration = options.duration
@@ -331,12 +334,18 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
         if sheet is not None:
             outputs.append(ContactSheetOutput(sheet))
         snapshots = Snapshotter(engine.output_fbo, options.snapshots, parts=parts)
+        if options.hot_reload:
+            from live.reload import HotReloader
+
+            reloader = HotReloader(engine)
         show = Show(engine, setlist, fade=options.fade, audio=audio, fps=options.fps, preview=preview,
-                    outputs=outputs, snapshot=snapshots.snapshot)
+                    outputs=outputs, snapshot=snapshots.snapshot, reloader=reloader)
         route.append(show)
         if audio is not None:
             parts.ok("audio", f"file {audio.name}, looping")
         show.start()
+        if reloader is not None:
+            reloader.start()
         if on_show is not None:
             on_show(show)
         previous = install_sigint(show)
@@ -361,6 +370,8 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
         report.errors += snapshots.errors
         return report
     finally:
+        if reloader is not None:
+            reloader.stop()
         if show is not None:
             if host is not None:
                 host.make_current()
