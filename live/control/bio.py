@@ -218,6 +218,8 @@ def rr_spectrum(series: np.ndarray, rate: float = RESAMPLE_HZ,
     t = np.arange(len(x))
     slope, intercept = np.polyfit(t, x, 1)
     x = x - (slope * t + intercept)
+    if float(np.max(np.abs(x))) < 1e-9:
+        x = np.zeros_like(x)  # no variation: rounding residue must not look like a spectrum
     size = max(points, len(x))
     spec = np.fft.rfft(x, size)
     freqs = np.fft.rfftfreq(size, 1.0 / rate)
