@@ -64,6 +64,16 @@ DEFAULTS: dict[str, Any] = {
     "bio.stale_after": 3.0,
     "bio.decay": 5.0,
     "bio.device": "",
+    # Controllers (live/control/__init__.py, docs/controllers.md): MIDI, mapping files, Link.
+    "midi.enabled": True,
+    "midi.api": "auto",
+    "midi.inputs": ["*"],
+    "midi.virtual_port": "Echoel Live",
+    "midi.clock_out": "",
+    "midi.learned": "",
+    "mappings.files": ["auto"],
+    "link.enabled": False,
+    "tempo.priority": ["midi_clock", "link", "tap", "audio"],
 }
 
 
@@ -126,7 +136,38 @@ RULES: dict[str, _Rule] = {
     "bio.decay": _Rule("number", 0, 600, help="seconds a quiet stream takes to reach neutral"),
     "bio.device": _Rule("string", empty_ok=True,
                         help="device id the plain bio.* names follow; empty: the first heard"),
+    "midi.enabled": _Rule("bool", help="false turns MIDI input, output and learn off"),
+    "midi.api": _Rule("string", help="auto, alsa or jack",
+                      ),
+    "midi.inputs": _Rule("strings", help="input port name patterns (fnmatch, any case), each "
+                         "optionally '=alias', e.g. [\"*nanoKONTROL2*=nano\", \"*\"]; [] opens none",
+                         item_problem=lambda v: _midi_input_problem(v)),
+    "midi.virtual_port": _Rule("string", empty_ok=True, help="name of the virtual MIDI input "
+                               "port; empty for none"),
+    "midi.clock_out": _Rule("string", empty_ok=True, help="output port name pattern that gets "
+                            "MIDI clock; empty for none"),
+    "midi.learned": _Rule("string", empty_ok=True, help="file for MIDI-learned bindings; empty: "
+                          "<paths.data>/mappings/learned.toml"),
+    "mappings.files": _Rule("strings", help="mapping files: names in mappings/ or paths; \"auto\" "
+                            "loads every shipped controller profile"),
+    "link.enabled": _Rule("bool", help="true joins an Ableton Link session on the network"),
+    "tempo.priority": _Rule("strings", help="tempo sources, the first available leads: "
+                            "midi_clock, link, tap, audio",
+                            item_problem=lambda v: None if v in ("midi_clock", "link", "tap", "audio")
+                            else f"unknown tempo source {v!r}; allowed: midi_clock, link, tap, audio"),
 }
+
+
+def _midi_input_problem(entry: str) -> str | None:
+    """Why a midi.inputs entry ("pattern" or "pattern=alias") is wrong, or None."""
+    pattern, _, alias = entry.partition("=")
+    if not pattern.strip():
+        return f"{entry!r}: empty port name pattern"
+    if "=" in entry and (not alias or not all(c.isalnum() or c in "_-" for c in alias)
+                         or alias in ("cc", "note", "bend", "program")):
+        return (f"{entry!r}: the alias after '=' must be letters, digits, '_' or '-' (not cc, "
+                "note, bend or program)")
+    return None
 
 
 def _network_problem(value: str) -> str | None:

@@ -118,7 +118,7 @@ def test_missing_file_that_was_asked_for_is_an_error(tmp_path, env):
     ("[osc]\nprot = 9000\n", "osc.prot", 2, "did you mean 'osc.port'?"),
     ("[oscc]\nport = 9000\n", "oscc.port", 2, "did you mean 'osc.port'?"),
     ("port = 9000\n", "port", 1, "allowed: osc.port, oscquery.port"),
-    ("[midi]\n", "midi", 1, "unknown key"),
+    ("[midy]\n", "midy", 1, "unknown key"),  # [midi] became a real section (controllers)
     ("[http]\nport = \"8080\"\n", "http.port", 2, "expected an integer from 0 to 65535"),
     ("[http]\nport = true\n", "http.port", 2, "got a boolean (true)"),
     ("[http]\nport = 65536\n", "http.port", 2, "got an integer (65536)"),
