@@ -1,0 +1,236 @@
+"""ISF 2.0 as a performer's files use it: every input type, passes re-sized by inputs, audio
+inputs, old GLSL from lenient drivers, and transitions as the engine's crossfade. Each test
+reads back float pixels and compares them with values known exactly."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from live.clock import ManualClock
+from live.engine import Engine
+from live.render.context import release_framebuffers
+from live.render.importer import drive_isf_inputs, picture_stats, point_range, strict_check
+from live.render.isf import ShaderParamError, load_isf, repair_source
+from live.render.layers.stage import ShaderStage
+from live.render.program import EngineUniforms, IsfRenderer, TransitionRenderer
+from live.render.shader_source import MappedSource, default_search_roots
+from live.scene import parse_scene
+
+pytestmark = pytest.mark.gl
+
+SPEC = Path(__file__).resolve().parents[1] / "fixtures" / "isf_spec"
+ENGINE_ROOTS = [Path(__file__).resolve().parents[1] / "fixtures" / "engine", *default_search_roots()]
+
+
+def float_target(ctx, size):
+    tex = ctx.texture(size, 4, dtype="f4")
+    return tex, ctx.framebuffer(color_attachments=[tex])
+
+
+def read(fbo) -> np.ndarray:
+    w, h = fbo.size
+    return np.frombuffer(fbo.read(components=4, dtype="f4"), np.float32).reshape(h, w, 4)
+
+
+def texture(ctx, pixels: np.ndarray):
+    pixels = np.asarray(pixels, np.float32)
+    h, w = pixels.shape[:2]
+    c = 1 if pixels.ndim == 2 else pixels.shape[2]
+    return ctx.texture((w, h), c, np.ascontiguousarray(pixels).tobytes(), dtype="f4")
+
+
+# ---- inputs ---------------------------------------------------------------------------------
+
+
+def test_every_value_input_type_reaches_the_shader_exactly(ctx):
+    shader = load_isf(SPEC / "values.fs")
+    stage = ShaderStage(shader, {"flag": True, "choice": "high", "level": 3.0, "pos": [7, 1],
+                                 "tint": [0.1, 0.2, 0.3]})
+    stage.setup(ctx)
+    tex, fbo = float_target(ctx, (3, 1))
+    try:
+        stage.set("pulse", True)
+        stage.render(fbo, (3, 1), {}, EngineUniforms())
+        first = read(fbo)[0].copy()
+        stage.render(fbo, (3, 1), {}, EngineUniforms())
+        second = read(fbo)[0]
+    finally:
+        stage.release()
+        release_framebuffers(ctx, fbo, tex)
+    np.testing.assert_allclose(first[0], [1.0, 1.0, 0.9, 0.75], atol=1e-6)  # label "high" = 9
+    np.testing.assert_allclose(first[1], [0.7, 0.1, 0.0, 1.0], atol=1e-6)
+    np.testing.assert_allclose(first[2], [0.1, 0.2, 0.3, 1.0], atol=1e-6)  # alpha defaults to 1
+    assert second[0][1] == 0.0  # the event was true for exactly one frame
+
+
+def test_defaults_apply_and_bad_values_name_the_input_and_the_range(ctx):
+    shader = load_isf(SPEC / "values.fs")
+    assert shader.defaults() == {"flag": False, "pulse": False, "choice": 5, "level": 1.0,
+                                 "pos": (2.0, 3.0), "tint": (0.25, 0.5, 0.75, 1.0)}
+    with pytest.raises(ShaderParamError, match=r"'level'.*outside its range 0\.0\.\.4\.0"):
+        shader.validate_params({"level": 5})
+    with pytest.raises(ShaderParamError, match=r"'choice'.*3 is not one of its values"):
+        shader.validate_params({"choice": 3})
+
+
+def test_passes_resize_when_the_input_in_their_size_expression_changes(ctx):
+    shader = load_isf(SPEC / "passes.fs")
+    renderer = IsfRenderer(ctx, shader)
+    tex, fbo = float_target(ctx, (8, 1))
+    try:
+        for _ in range(3):
+            renderer.render(fbo, (8, 1), {"div": 2}, {}, EngineUniforms())
+        three = read(fbo)[0, 0].copy()
+        renderer.render(fbo, (8, 1), {"div": 4}, {}, EngineUniforms())
+        four = read(fbo)[0, 0]
+        assert renderer.target_size("small") == (2, 1)
+    finally:
+        renderer.release()
+        release_framebuffers(ctx, fbo, tex)
+    # small is 8/2 = 4 px wide and saw RENDERSIZE = (4, 1), stored in 8 bits; acc is FLOAT,
+    # 3 frames of +0.25 (then a fourth).
+    np.testing.assert_allclose(three, [0.04, 10 / 255, 0.75, 0.2], atol=1e-6)
+    np.testing.assert_allclose(four, [0.02, 5 / 255, 1.0, 0.2], atol=1e-6)
+
+
+def test_audio_inputs_read_the_live_analysis_textures(ctx):
+    wave = texture(ctx, np.array([[0.1, 0.2, 0.3, 0.4]]))
+    fft = texture(ctx, np.array([[0.9, 0.8, 0.7, 0.6]]))
+    renderer = IsfRenderer(ctx, load_isf(SPEC / "audio.fs"))
+    tex, fbo = float_target(ctx, (4, 1))
+    try:
+        renderer.render(fbo, (4, 1), {}, {}, EngineUniforms(audio_wave=wave, audio_fft=fft))
+        out = read(fbo)[0]
+    finally:
+        renderer.release()
+        release_framebuffers(ctx, fbo, tex, wave, fft)
+    np.testing.assert_allclose(out[:, 0], [0.1, 0.2, 0.3, 0.4], atol=1e-6)
+    np.testing.assert_allclose(out[:, 1], [0.9, 0.8, 0.7, 0.6], atol=1e-6)
+
+
+# ---- old GLSL --------------------------------------------------------------------------------
+
+
+def test_old_glsl_from_lenient_drivers_runs_with_exact_results(ctx):
+    shader = load_isf(SPEC / "legacy.fs")
+    image = texture(ctx, np.tile([0.0, 0.0, 0.6, 1.0], (2, 5, 1)))  # 5 x 2 pixels
+    renderer = IsfRenderer(ctx, shader)
+    tex, fbo = float_target(ctx, (2, 1))
+    try:
+        renderer.render(fbo, (2, 1), {}, {"inputImage": image}, EngineUniforms())
+        out = read(fbo)[0]
+    finally:
+        renderer.release()
+        release_framebuffers(ctx, fbo, tex, image)
+    np.testing.assert_allclose(out[0], [0.5, 0.5, 1.0, 1.0], atol=1e-6)
+    np.testing.assert_allclose(out[1], [0.5, 0.2, 0.6, 0.6], atol=1e-6)
+    # The implicit conversions were repaired where the compiler pointed, and said so.
+    repaired = "\n".join(shader.warnings)
+    assert "legacy.fs:14" in repaired and "legacy.fs:18" in repaired and "legacy.fs:19" in repaired
+
+
+@pytest.mark.skipif(shutil.which("glslangValidator") is None,
+                    reason="glslangValidator (Debian glslang-tools) is not installed")
+def test_translated_old_glsl_passes_the_strict_compiler(ctx):
+    shader = load_isf(SPEC / "legacy.fs")
+    IsfRenderer(ctx, shader).release()  # compiling applies the repairs to the shader's text
+    assert strict_check("frag", shader.fragment_source, shader.fragment_map) is None
+    assert strict_check("vert", shader.vertex_source, shader.vertex_map) is None
+
+
+def test_repair_leaves_what_it_cannot_fix_alone():
+    source = MappedSource()
+    source.append_lines("void main() {\n    int i = 2.0;\n}", "f.fs", 1)
+    log = "0:2(9): error: initializer of type float cannot be assigned to variable of type int"
+    fixed, remarks = repair_source(source, log)
+    assert fixed.lines[1] == "    int i = int(2.0);" and remarks[0].startswith("f.fs:2:")
+    assert repair_source(source, "0:2(9): error: `x' undeclared") is None
+
+
+# ---- transitions -----------------------------------------------------------------------------
+
+
+def solid(name: str, rgb) -> object:
+    text = (f'schema = 1\n[scene]\nname = "{name}"\n[[layers]]\nid = "a"\nkind = "shader"\n'
+            f'source = "e/solid"\nparams = {{ color = [{rgb[0]}, {rgb[1]}, {rgb[2]}, 1.0] }}\n')
+    return parse_scene(text, f"{name}.toml")
+
+
+def test_transition_shader_is_the_engines_crossfade_and_its_inputs_are_parameters(ctx):
+    shader = load_isf(SPEC / "crossfade.fs")
+    assert shader.kind == "transition"
+    engine = Engine(ctx, (16, 8), ManualClock(), shader_roots=ENGINE_ROOTS)
+    transition = TransitionRenderer(ctx, shader, {"gain": 1.0})
+    engine.transition = transition
+    try:
+        engine.load_scene(solid("a", (1.0, 0.0, 0.0)))
+        engine.tick()
+        engine.load_scene(solid("b", (0.0, 0.0, 1.0)), fade=1.0)
+        seen = []
+        for t in (0.0, 0.25, 0.5, 1.0):
+            engine.clock.set(t)
+            engine.tick()
+            seen.append(engine.read_rgba()[4, 8, :3].astype(float) / 255)
+        transition.set_mapped("gain", 0.5)
+        engine.load_scene(solid("c", (0.0, 1.0, 0.0)), fade=1.0)
+        engine.clock.set(1.5)
+        engine.tick()
+        halved = engine.read_rgba()[4, 8, :3].astype(float) / 255
+    finally:
+        engine.release()
+        transition.release()
+    # Linear progress through the shader (the plain mix would ease with smoothstep).
+    np.testing.assert_allclose(seen[1], [0.75, 0.0, 0.25], atol=1.5 / 255)
+    np.testing.assert_allclose(seen[2], [0.5, 0.0, 0.5], atol=1.5 / 255)
+    np.testing.assert_allclose(seen[3], [0.0, 0.0, 1.0], atol=1.5 / 255)
+    np.testing.assert_allclose(halved, [0.0, 0.25, 0.25], atol=1.5 / 255)  # gain 0.5, half way
+    assert transition.param_names() == ["gain"]
+
+
+def test_a_shader_that_is_not_a_transition_is_refused(ctx):
+    with pytest.raises(ShaderParamError, match="not an ISF transition"):
+        TransitionRenderer(ctx, load_isf(SPEC / "values.fs"))
+
+
+# ---- what the compatibility benchmark does to a shader --------------------------------------
+
+
+def test_performer_drive_moves_every_kind_of_input_within_its_range():
+    shader = load_isf(SPEC / "values.fs")
+    frames = [drive_isf_inputs(shader, i, 30, (64, 64)) for i in range(30)]
+    levels = [f["level"] for f in frames]
+    assert min(levels) == 0.0 and max(levels) == pytest.approx(4.0, abs=0.3)
+    assert {f["choice"] for f in frames} == {2, 5, 9}
+    assert [f["pulse"] for f in frames].count(True) == 6
+    assert len({f["flag"] for f in frames}) == 2
+    xs = [f["pos"][0] for f in frames]
+    assert 0.0 <= min(xs) < 2.0 and 8.0 < max(xs) <= 10.0  # within MIN..MAX [0, 10]
+    transition = load_isf(SPEC / "crossfade.fs")
+    progress = [drive_isf_inputs(transition, i, 30, (64, 64))["progress"] for i in range(30)]
+    assert progress[0] == 0.0 and progress[-1] == 1.0 and progress == sorted(progress)
+
+
+def test_points_without_a_range_move_in_pixels():
+    class Point:
+        min = max = None
+
+    assert point_range(Point(), (64, 32)) == ((0.0, 0.0), (64.0, 32.0))
+
+
+def test_picture_stats_threshold_is_one_eight_bit_step():
+    flat = np.full((4, 4, 4), 0.5, np.float32)
+    flat[..., 3] = 1.0
+    assert not picture_stats([flat, flat]).nonconstant
+    changed = flat.copy()
+    changed[0, 0, 0] += 2 / 255
+    assert picture_stats([flat, changed]).nonconstant
+    detail = flat.copy()
+    detail[:2, :, 1] = 0.0
+    assert picture_stats([detail]).nonconstant
+    transparent = detail.copy()
+    transparent[..., 3] = 0.0  # seen over black: nothing visible
+    assert not picture_stats([transparent]).nonconstant
