@@ -294,6 +294,9 @@ def parse_message(dgram: bytes) -> tuple[str, tuple]:
                              f"(accepted: {''.join(sorted(ACCEPTED_TAGS))})")
     if len(tags) - 1 > MAX_ARGS:
         raise OscPacketError("too many arguments", f"{len(tags) - 1} in {address} (at most {MAX_ARGS})")
+    if not _arguments_fit(dgram, tags):
+        raise OscPacketError("malformed message", f"{address}: the arguments do not match the "
+                             f"type tags {tags!r} (truncated or padded wrongly)")
     try:
         args = tuple(osc_message.OscMessage(dgram).params)
     except Exception as exc:  # noqa: BLE001 - python-osc raises several kinds on bad data
@@ -304,6 +307,40 @@ def parse_message(dgram: bytes) -> tuple[str, tuple]:
         if isinstance(a, float) and not math.isfinite(a):
             raise OscPacketError("non-finite value", f"{address}: {a!r}")
     return address, args
+
+
+_ARG_BYTES = {"i": 4, "f": 4, "d": 8, "h": 8, "T": 0, "F": 0, "N": 0}
+
+
+def _arguments_fit(dgram: bytes, tags: str) -> bool:
+    """Whether the argument data after the type tags has exactly the length the tags announce.
+
+    python-osc reads missing numbers as 0 instead of failing, so a truncated packet would
+    otherwise set a parameter to 0.
+    """
+    index = len(dgram.split(b"\x00", 1)[0]) + 1
+    index += -index % 4
+    if len(tags) > 1 or index < len(dgram):
+        end = dgram.find(b"\x00", index)
+        if end < 0:
+            return False
+        index = end + 1 + (-(end + 1) % 4)
+    for tag in tags[1:]:
+        if tag == "s":
+            end = dgram.find(b"\x00", index)
+            if end < 0:
+                return False
+            index = end + 1 + (-(end + 1) % 4)
+        elif tag == "b":
+            if index + 4 > len(dgram):
+                return False
+            size = int.from_bytes(dgram[index:index + 4], "big", signed=True)
+            if size < 0:
+                return False
+            index += 4 + size + (-size % 4)
+        else:
+            index += _ARG_BYTES[tag]
+    return index == len(dgram)
 
 
 # --------------------------------------------------------------------------------------------
