@@ -920,9 +920,11 @@ class ShadertoyRenderer:
         channels = []
         for index, channel in enumerate(p.channels):
             uniform = program.get(CHANNEL_NAMES[index], None)
-            if not isinstance(uniform, moderngl.Uniform):
-                continue  # unused by the code: the compiler dropped it
-            uniform.value = index
+            active = isinstance(uniform, moderngl.Uniform)
+            if active:
+                uniform.value = index
+            elif channel is None:
+                continue  # neither sampled nor bound: nothing to do
             sampler = None
             if channel is not None:
                 sampler = self.ctx.sampler(repeat_x=channel.wrap == "repeat",
@@ -936,7 +938,8 @@ class ShadertoyRenderer:
                     self._image_texture(channel.argument, channel.vflip)
                 elif channel.source == "audio" and self._audio is None:
                     self._make_audio()
-            channels.append((index, channel, sampler))
+            # An unsampled channel still has a size (iChannelResolution) but is not bound.
+            channels.append((index, channel, sampler if active else None, active))
         return {"pass": p, "program": program, "vao": vao, "uniforms": uniforms,
                 "channels": channels, "buffer": self._buffers.get(p.name)}
 
@@ -1021,11 +1024,12 @@ class ShadertoyRenderer:
                 for name, uniform in plan["uniforms"].items():
                     if name == "iChannelResolution":
                         uniform.write(np.asarray(resolutions, np.float32).tobytes()[:uniform.array_length * 12])
+                    elif name == "iChannelTime":
+                        # The compiler keeps only the elements the code reads.
+                        n = uniform.array_length
+                        uniform.value = values[name][0] if n == 1 else values[name][:n]
                     else:
-                        value = values[name]
-                        if uniform.array_length > 1:
-                            value = value[:uniform.array_length]
-                        uniform.value = value
+                        uniform.value = values[name]
                 target = buffer.back_fbo if buffer is not None else fbo
                 target.viewport = (0, 0, width, height)
                 target.use()
@@ -1034,7 +1038,7 @@ class ShadertoyRenderer:
                     buffer.swap()
                     if plan["pass"].name in self._mipmapped:
                         buffer.front_texture.build_mipmaps()
-                for index, _, sampler in plan["channels"]:
+                for index, _, sampler, _ in plan["channels"]:
                     if sampler is not None:
                         sampler.clear(index)
         finally:
@@ -1063,9 +1067,11 @@ class ShadertoyRenderer:
     def _bind_channels(self, plan: dict, images: Mapping[str, Any],
                        size: tuple[int, int]) -> list[tuple[float, float, float]]:
         resolutions = [(0.0, 0.0, 0.0)] * 4
-        for index, channel, sampler in plan["channels"]:
+        for index, channel, sampler, active in plan["channels"]:
             texture = self._texture_for(channel, images)
-            if sampler is not None:
+            if not active:
+                pass
+            elif sampler is not None:
                 sampler.texture = texture
                 sampler.use(index)
             else:

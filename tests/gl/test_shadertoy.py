@@ -1,0 +1,209 @@
+"""Shadertoys, unchanged: folders with channels.toml and API JSON exports, their uniforms,
+buffers, media stand-ins and audio texture, and the shadertoy layer kind in a scene. Pixel
+values are read back as floats and compared with values known exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from live.clock import ManualClock
+from live.engine import Engine
+from live.render.context import release_framebuffers
+from live.render.program import EngineUniforms
+from live.render.shader_source import ShaderSourceError, UnsupportedFeatureError, default_search_roots
+from live.render.shadertoy import (
+    MEDIA,
+    Channel,
+    ShadertoyRenderer,
+    load_shadertoy,
+    media_for_hash,
+    standin_media,
+)
+from live.scene import SceneError, parse_scene
+
+pytestmark = pytest.mark.gl
+
+TOYS = Path(__file__).resolve().parents[1] / "fixtures" / "shadertoy"
+ENGINE_ROOTS = [Path(__file__).resolve().parents[1] / "fixtures" / "engine", TOYS,
+                *default_search_roots()]
+
+
+def render_frames(ctx, path, size, frames=1, params=None, engine=None, images=None, dt=0.1):
+    shader = load_shadertoy(path)
+    renderer = ShadertoyRenderer(ctx, shader)
+    tex = ctx.texture(size, 4, dtype="f4")
+    fbo = ctx.framebuffer(color_attachments=[tex])
+    engine = engine or EngineUniforms()
+    try:
+        for i in range(frames):
+            engine.time, engine.timedelta = i * dt, (0.0 if i == 0 else dt)
+            renderer.render(fbo, size, params or {}, images or {}, engine)
+        w, h = size
+        return np.frombuffer(fbo.read(components=4, dtype="f4"), np.float32).reshape(h, w, 4)
+    finally:
+        renderer.release()
+        release_framebuffers(ctx, fbo, tex)
+
+
+def test_uniforms_have_shadertoys_meaning(ctx):
+    engine = EngineUniforms(date=(2026.0, 3.0, 4.0, 45.5))
+    out = render_frames(ctx, TOYS / "uniforms", (5, 1), frames=3, engine=engine,
+                        params={"mouse_x": 0.4, "mouse_y": 1.0, "mouse_down": True})[0]
+    np.testing.assert_allclose(out[0], [0.02, 1.0, 0.2, 1.0], atol=1e-6)   # iTime, dt, iFrame 2
+    np.testing.assert_allclose(out[1], [0.02, 0.01, 0.75, 1.0], atol=1e-6)  # pixels, pressed
+    np.testing.assert_allclose(out[2], [0.05, 0.01, 0.01, 1.0], atol=1e-6)  # iResolution
+    np.testing.assert_allclose(out[3], [0.455, 0.48, 0.1, 1.0], atol=1e-6)  # iDate.w, 48 kHz, 10 fps
+    np.testing.assert_allclose(out[4], [0.08, 0.08, 0.02, 1.0], atol=1e-6)  # bayer is 8x8
+    untouched = render_frames(ctx, TOYS / "uniforms", (5, 1))[0]
+    assert list(untouched[1][:3]) == [0.0, 0.0, 0.5]  # never touched: iMouse is all zero
+
+
+def test_mouse_released_after_a_drag_reports_a_negative_click(ctx):
+    out = render_frames(ctx, TOYS / "uniforms", (5, 1), params={"mouse_x": 0.4, "mouse_y": 1.0})[0]
+    assert out[1][2] == 0.25
+
+
+def test_buffers_run_in_order_keep_their_content_and_read_themselves(ctx):
+    out = render_frames(ctx, TOYS / "buffers", (3, 2), frames=3)
+    # A adds 0.25 to itself per frame (RGBA32F), B halves A of the same frame; the image pass
+    # shows a quarter of each, opaque.
+    np.testing.assert_allclose(out[..., 0], 0.75 / 4, atol=1e-6)
+    np.testing.assert_allclose(out[..., 1], 0.375 / 4, atol=1e-6)
+    np.testing.assert_allclose(out[..., 3], 1.0, atol=0)
+
+
+def test_media_stand_ins_audio_texture_and_keyboard(ctx):
+    fft = np.linspace(0.0, 1.0, 512, dtype=np.float32)
+    wave = np.linspace(1.0, 0.0, 512, dtype=np.float32)
+    fft_tex = ctx.texture((512, 1), 1, fft.tobytes(), dtype="f4")
+    wave_tex = ctx.texture((512, 1), 1, wave.tobytes(), dtype="f4")
+    try:
+        out = render_frames(ctx, TOYS / "media", (4, 2),
+                            engine=EngineUniforms(audio_fft=fft_tex, audio_wave=wave_tex))
+    finally:
+        release_framebuffers(ctx, fft_tex, wave_tex)
+    noise = standin_media("rgba_noise_small")
+    np.testing.assert_allclose(out[0, :, :3], noise[0, :4, :3] / 255.0, atol=1e-6)
+    np.testing.assert_allclose(out[1, :, 0], fft[:4], atol=1e-6)
+    np.testing.assert_allclose(out[1, :, 1], wave[:4], atol=1e-6)
+    assert not out[1, :, 2].any()  # no key is down
+
+
+def test_stand_ins_have_shadertoys_sizes_and_noise_offsets():
+    noise = standin_media("rgba_noise_medium")
+    assert noise.shape == (256, 256, 4) and noise.dtype == np.uint8
+    # Green is red moved by (37, 17), alpha is blue moved the same way: 3D noise from 2D lookups.
+    assert np.array_equal(noise[17 + 5, 37 + 9, 1], noise[5, 9, 0])
+    assert np.array_equal(np.roll(noise[..., 2], (17, 37), (0, 1)), noise[..., 3])
+    assert standin_media("gray_noise_small").shape == (64, 64, 4)
+    assert standin_media("keyboard").shape == (3, 256, 1)
+    assert standin_media("grey_noise_3d").shape == (32, 32, 32, 1)
+    assert standin_media("uffizi_gallery").shape == (6, 256, 256, 4)
+    bayer = standin_media("bayer")[..., 0].astype(int)
+    assert sorted(set(bayer.ravel())) == sorted({round(v * 255 / 63) for v in range(64)})
+    assert np.array_equal(standin_media("picture"), standin_media("picture"))  # deterministic
+    hashed = "/media/a/0a40562379b63dfb89227e6d172f39fdce9022cba76623f1054a2c83d6c0ba5d.png"
+    assert media_for_hash(hashed, "2d") is MEDIA["gray_noise_small"]
+
+
+def test_api_export_maps_passes_channels_and_media(ctx):
+    shader = load_shadertoy(TOYS / "export.json")
+    assert shader.name == "Export test" and shader.credit == "echoel-tests"
+    assert [p.name for p in shader.passes] == ["buffer_a", "image"]
+    buffer_a, image = shader.passes
+    assert buffer_a.channels[0] == Channel("buffer_a", "", "nearest", "clamp", True)
+    assert image.channels[1] == Channel("media", "gray_noise_small", "mipmap", "repeat", True)
+    assert image.channels[2].argument == "keyboard" and image.channels[3].source == "audio"
+    assert any("sound" in w for w in shader.warnings)
+    out = render_frames(ctx, TOYS / "export.json", (16, 8), frames=4)
+    assert out[..., :3].std() > 0.05 and np.all(out[..., 3] == 1.0)
+
+
+def test_unsupported_and_broken_exports_say_why(tmp_path):
+    doc = json.loads((TOYS / "export.json").read_text())
+    doc["Shader"]["renderpass"].append({"inputs": [], "outputs": [{"id": 41, "channel": 0}],
+                                        "code": "void mainCubemap() {}", "name": "Cube A",
+                                        "type": "cubemap"})
+    (tmp_path / "cube.json").write_text(json.dumps(doc))
+    with pytest.raises(UnsupportedFeatureError) as info:
+        load_shadertoy(tmp_path / "cube.json")
+    assert info.value.feature == "cubemap_pass"
+    (tmp_path / "bad.json").write_text('{"Shader": {"renderpass": [}')
+    with pytest.raises(ShaderSourceError, match=r"bad\.json:1: invalid JSON"):
+        load_shadertoy(tmp_path / "bad.json")
+
+
+def test_channels_toml_errors_name_the_file_line_and_the_choices(tmp_path):
+    (tmp_path / "image.glsl").write_text("void mainImage(out vec4 c, in vec2 f) { c = vec4(1.0); }\n")
+    (tmp_path / "channels.toml").write_text('[image]\niChannel0 = "bufer_a"\n')
+    with pytest.raises(ShaderSourceError, match=r"channels\.toml:2: \[image\] iChannel0: unknown "
+                                                r"source 'bufer_a' \(allowed: buffer_a"):
+        load_shadertoy(tmp_path)
+    (tmp_path / "channels.toml").write_text('[image]\niChannel0 = "buffer_b"\n')
+    with pytest.raises(ShaderSourceError, match=r"there is no buffer_b\.glsl"):
+        load_shadertoy(tmp_path)
+    (tmp_path / "channels.toml").write_text('[image]\niChannel0 = "media:rgba_nois_small"\n')
+    with pytest.raises(ShaderSourceError, match=r"did you mean rgba_noise_small"):
+        load_shadertoy(tmp_path)
+
+
+def test_compile_errors_name_the_pass_file_and_line(ctx, tmp_path):
+    (tmp_path / "image.glsl").write_text("void mainImage(out vec4 c, in vec2 f) {\n"
+                                         "    c = vec4(undefinedThing);\n}\n")
+    shader = load_shadertoy(tmp_path)
+    with pytest.raises(ShaderSourceError) as info:
+        ShadertoyRenderer(ctx, shader)
+    assert info.value.file.endswith("image.glsl") and info.value.line == 2
+
+
+# ---- the layer kind -------------------------------------------------------------------------
+
+
+def scene(body: str):
+    return parse_scene('schema = 1\n[scene]\nname = "toy"\n' + body, "toy.toml")
+
+
+def bg_layer() -> str:
+    return '[[layers]]\nid = "bg"\nkind = "shader"\nsource = "e/gradient"\n'
+
+
+def test_shadertoy_layer_reads_the_picture_below_exactly(ctx):
+    engine = Engine(ctx, (16, 8), ManualClock(), shader_roots=ENGINE_ROOTS)
+    try:
+        engine.load_scene(scene(bg_layer()))
+        engine.tick()
+        alone = engine.read_rgba().copy()
+        engine.load_scene(scene(bg_layer() + '[[layers]]\nid = "toy"\nkind = "shadertoy"\n'
+                                'source = "below"\n'))
+        engine.tick()
+        through = engine.read_rgba()
+        assert not engine.scene.failed
+    finally:
+        engine.release()
+    assert alone.std() > 10  # the gradient has content
+    # Channels see straight-alpha colour; where the picture below is opaque (the gradient's left
+    # half) the Shadertoy shows it exactly.
+    np.testing.assert_array_equal(through[:, :8], alone[:, :8])
+
+
+def test_shadertoy_layer_parameters_are_mappable_and_checked(ctx):
+    engine = Engine(ctx, (16, 8), ManualClock(), shader_roots=ENGINE_ROOTS)
+    try:
+        engine.load_scene(scene('[[layers]]\nid = "toy"\nkind = "shadertoy"\nsource = "uniforms"\n'
+                                'params = { mouse_x = 0.5 }\n[[mappings]]\nsource = "audio.bass"\n'
+                                'target = "layers.toy.mouse_y"\n'))
+        layer = engine.scene.layers[0]
+        assert layer.param_values()["mouse_x"] == 0.5 and layer.param_names() == [
+            "mouse_x", "mouse_y", "mouse_down"]
+        with pytest.raises(SceneError, match=r"has no parameter 'mouse' \(did you mean 'mouse_y'\?\)"):
+            engine.load_scene(scene('[[layers]]\nid = "toy"\nkind = "shadertoy"\n'
+                                    'source = "uniforms"\nparams = { mouse = 1 }\n'))
+        with pytest.raises(SceneError, match=r"no Shadertoy named 'nothing_here'"):
+            engine.load_scene(scene('[[layers]]\nid = "toy"\nkind = "shadertoy"\n'
+                                    'source = "nothing_here"\n'))
+    finally:
+        engine.release()
