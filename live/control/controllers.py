@@ -258,13 +258,14 @@ class Controllers:
         """Once per frame at the top of the tick: inputs into the bus and the BeatClock."""
         bus, beat = engine.signals, engine.beat
         t = beat.time
+        if self._pending_rebuild:
+            # Learned last frame: from this frame on (the press that was learned fires nothing).
+            self._pending_rebuild = False
+            self._rebuild_running_scene(engine)
         if self.midi is not None:
             self._update_declarations(engine)
             if self.midi.drain(bus) and self.note_input is not None:
                 self.note_input("midi")
-        if self._pending_rebuild:
-            self._pending_rebuild = False
-            self._rebuild_running_scene(engine)
         if self.link is not None:
             self.link.set_quantum(beat.beats_per_bar)
         self.arbiter.update(beat, t, bus)
