@@ -110,6 +110,43 @@ class CallableTempoSource:
         return self._fn(t)
 
 
+class TrackerTempoSource:
+    """The audio beat tracker as a tempo source named "audio".
+
+    `get_state` returns the tracker's latest immutable snapshot (`live.audio.tracker.
+    TrackerState`: bpm, confidence, locked, active, ``beat_at(t)``, beats_per_bar,
+    downbeat_index) or None; `to_audio_time` maps engine time to the tracker's audio time
+    (identity when the analysis runs on the engine clock). The tracker leads only while locked,
+    active and confident (the arbiter applies `MIN_CONFIDENCE`); its beat count is re-based on a
+    known downbeat so the bar phase follows too.
+
+    Render thread (`get_state` must be safe to call there, e.g. reading an attribute the
+    analysis thread swaps).
+    """
+
+    name = "audio"
+
+    def __init__(self, get_state: Callable[[], object | None],
+                 to_audio_time: Callable[[float], float] = lambda t: t) -> None:
+        self._get_state = get_state
+        self._to_audio = to_audio_time
+        self._downbeat: int | None = None
+        self.epoch = 0
+
+    def reading(self, t: float) -> TempoReading | None:
+        st = self._get_state()
+        if st is None or not getattr(st, "locked", False) or not getattr(st, "active", True):
+            return None
+        beat = st.beat_at(self._to_audio(t))
+        down = st.downbeat_index
+        if down is not None and down % st.beats_per_bar != (self._downbeat or 0) % st.beats_per_bar:
+            self.epoch += 1  # the tracker moved "one": a new bar alignment
+        self._downbeat = down
+        bars = down is not None
+        return TempoReading(bpm=float(st.bpm), beat=beat - down if bars else beat, time=t,
+                            confidence=float(st.confidence), bars=bars, epoch=self.epoch)
+
+
 def _last_tap_time(beat: BeatClock) -> float | None:
     """Time of the BeatClock's latest tap, or None. (BeatClock keeps its taps in `_taps`; a
     public `last_tap` would be cleaner and is requested in the issue note.)"""

@@ -278,3 +278,24 @@ def test_callable_source_and_part_state():
 def test_wrap():
     assert wrap(0.75, 1.0) == pytest.approx(-0.25) and wrap(-0.75, 1.0) == pytest.approx(0.25)
     assert wrap(3.0, 4.0) == pytest.approx(-1.0) and wrap(0.5, 1.0) == pytest.approx(0.5)
+
+
+def test_the_audio_tracker_adapter_rebases_on_the_downbeat():
+    from live.control.tempo import TrackerTempoSource
+
+    state = {"s": None}
+
+    class State:  # the shape of live.audio.tracker.TrackerState
+        bpm, confidence, locked, active, beats_per_bar = 120.0, 0.8, True, True, 4
+        next_time, next_index, downbeat_index = 10.0, 20, 18
+
+        def beat_at(self, t):
+            return self.next_index - (self.next_time - t) / (60.0 / self.bpm)
+
+    src = TrackerTempoSource(lambda: state["s"], to_audio_time=lambda t: t + 1.0)
+    assert src.reading(5.0) is None
+    state["s"] = State()
+    r = src.reading(9.0)  # audio time 10.0: beat 20, two beats after downbeat 18
+    assert (r.bpm, r.beat, r.bars, r.confidence) == (120.0, 2.0, True, 0.8)
+    State.locked = False
+    assert src.reading(9.0) is None
