@@ -2,7 +2,7 @@
 
     python benchmarks/isf_compat.py DIR [--shadertoy] [--json] [--timeout S] [--no-strict]
 
-For every shader under DIR (ISF: ``*.fs``, ``*.frag``, ``*.glsl`` files; with ``--shadertoy``:
+For every shader under DIR (ISF: ``*.fs`` and ``*.frag`` files; with ``--shadertoy``:
 JSON exports and folders holding image.glsl) the file is loaded, compiled and rendered for 30
 frames at 64x64 in a child process with its own GL context while its inputs are driven the way
 a performer would (floats and points animated, events pulsed, a test picture on image inputs,
@@ -41,7 +41,7 @@ from live.render.importer import (  # noqa: E402
     DEFAULT_FRAMES,
     DEFAULT_SIZE,
     DEFAULT_TIMEOUT,
-    ISF_SUFFIXES,
+    ISF_FOLDER_SUFFIXES,
     ShaderChecker,
 )
 from live.render.shadertoy import is_shadertoy_source  # noqa: E402
@@ -65,7 +65,7 @@ def find_shaders(root: Path, shadertoy: bool) -> list[Path]:
             found.extend(here / f for f in sorted(filenames)
                          if f.lower().endswith(".json") and is_shadertoy_source(here / f))
         else:
-            found.extend(here / f for f in sorted(filenames) if Path(f).suffix.lower() in ISF_SUFFIXES)
+            found.extend(here / f for f in sorted(filenames) if Path(f).suffix.lower() in ISF_FOLDER_SUFFIXES)
     return found
 
 
