@@ -36,15 +36,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import target, write_result  # noqa: E402
-from live.render.importer import (  # noqa: E402
+from benchmarks._common import target, write_result
+from live.render.importer import (
     DEFAULT_FRAMES,
     DEFAULT_SIZE,
     DEFAULT_TIMEOUT,
     ISF_FOLDER_SUFFIXES,
     ShaderChecker,
 )
-from live.render.shadertoy import is_shadertoy_source  # noqa: E402
+from live.render.shadertoy import is_shadertoy_source
 
 #: Share of files that must be nonconstant.
 ISF_TARGET = 98.0

@@ -35,9 +35,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -393,7 +394,7 @@ class _Checker:
             uniforms.rms, uniforms.bass, uniforms.mid, uniforms.treb = a.rms, a.bass, a.mid, a.treb
             uniforms.onset = a.onset
             uniforms.bands = tuple(float(b) for b in a.bands)
-            tex, fbo = targets[i % 2]
+            _, fbo = targets[i % 2]
             prev = targets[(i + 1) % 2][0]
             fbo.clear(0.0, 0.0, 0.0, 0.0)
             draw(i, fbo, prev, uniforms)
@@ -567,7 +568,7 @@ class ShaderChecker:
                 self._worker.close()
                 self._worker = None
 
-    def __enter__(self) -> "ShaderChecker":
+    def __enter__(self) -> ShaderChecker:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -625,7 +626,7 @@ class _CheckWorker(_Worker):
     """A persistent ``python -m live.render.importer --worker`` child, driven with the shader
     validator's JSON-lines plumbing (requests, timeouts, kill and reap). Parent side."""
 
-    def __init__(self, python: str, start_timeout: float) -> None:  # noqa: D107 - see class
+    def __init__(self, python: str, start_timeout: float) -> None:
         # Same start-up as the validator's worker, with this module's worker in the child.
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parents[2])

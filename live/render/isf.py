@@ -24,10 +24,11 @@ import difflib
 import math
 import operator
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from live.render.shader_source import (
     REPO_SHADERS,
@@ -1384,7 +1385,7 @@ def repair_source(source: MappedSource, log: str) -> tuple[MappedSource, list[st
     return repaired, remarks
 
 
-def shader_dependencies(shader: "IsfShader") -> tuple[Path, ...]:
+def shader_dependencies(shader: IsfShader) -> tuple[Path, ...]:
     """Every file an IsfShader's compiled text depends on, as absolute paths.
 
     The shader file, each ``#include`` (found through the line maps, which record the file of

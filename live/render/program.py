@@ -8,15 +8,21 @@ unit is assigned once, and a uniform is written only when its value changed sinc
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import moderngl
 import numpy as np
 
 from live.render.context import release_framebuffers
-from live.render.isf import IsfShader, SizeExpressionError, parse_size_expression, repair_source
+from live.render.isf import (
+    IsfShader,
+    SizeExpressionError,
+    parse_size_expression,
+    repair_source,
+)
 from live.render.shader_source import ShaderSourceError, compile_error, display_path
 
 #: Engine uniform name -> EngineUniforms attribute, for the values of shaders/common/engine.glsl.
@@ -71,7 +77,7 @@ class EngineUniforms:
 class _Slot:
     """A uniform plus the last value written, so unchanged values cost no GL call."""
 
-    __slots__ = ("uniform", "last", "array_length")
+    __slots__ = ("array_length", "last", "uniform")
 
     def __init__(self, uniform: moderngl.Uniform) -> None:
         self.uniform = uniform

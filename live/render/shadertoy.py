@@ -44,9 +44,10 @@ import difflib
 import json
 import re
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -1101,7 +1102,7 @@ class ShadertoyRenderer:
         return {"3d": self._black3d, "cube": self._black_cube}.get(channel.target, self._black)
 
     def _update_audio(self, engine: Any) -> None:
-        tex, fbo, prog, vao = self._audio
+        _, fbo, prog, vao = self._audio
         fft = getattr(engine, "audio_fft", None)
         wave = getattr(engine, "audio_wave", None)
         (fft or self._black).use(0)

@@ -13,7 +13,12 @@ import pytest
 from live.clock import ManualClock
 from live.engine import Engine
 from live.render.context import release_framebuffers
-from live.render.importer import drive_isf_inputs, picture_stats, point_range, strict_check
+from live.render.importer import (
+    drive_isf_inputs,
+    picture_stats,
+    point_range,
+    strict_check,
+)
 from live.render.isf import ShaderParamError, load_isf, repair_source
 from live.render.layers.stage import ShaderStage
 from live.render.program import EngineUniforms, IsfRenderer, TransitionRenderer

@@ -14,7 +14,11 @@ from live.clock import ManualClock
 from live.engine import Engine
 from live.render.context import release_framebuffers
 from live.render.program import EngineUniforms
-from live.render.shader_source import ShaderSourceError, UnsupportedFeatureError, default_search_roots
+from live.render.shader_source import (
+    ShaderSourceError,
+    UnsupportedFeatureError,
+    default_search_roots,
+)
 from live.render.shadertoy import (
     MEDIA,
     Channel,

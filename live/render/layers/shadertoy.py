@@ -17,9 +17,21 @@ import moderngl
 
 from live.render.context import release_framebuffers
 from live.render.isf import ShaderParamError
-from live.render.layers.base import FrameInputs, Layer, LayerBuildError, build_fx_chain, float_target
+from live.render.layers.base import (
+    FrameInputs,
+    Layer,
+    LayerBuildError,
+    build_fx_chain,
+    float_target,
+)
 from live.render.shader_source import ShaderSourceError
-from live.render.shadertoy import PARAMS, Shadertoy, ShadertoyRenderer, load_shadertoy, resolve_shadertoy_path
+from live.render.shadertoy import (
+    PARAMS,
+    Shadertoy,
+    ShadertoyRenderer,
+    load_shadertoy,
+    resolve_shadertoy_path,
+)
 from live.scene import LayerSpec, did_you_mean
 
 if TYPE_CHECKING:
@@ -39,7 +51,7 @@ class ShadertoyLayer(Layer):
         self._target: tuple[moderngl.Texture, moderngl.Framebuffer] | None = None
 
     @classmethod
-    def build(cls, spec: LayerSpec, shaders: "ShaderLibrary") -> "ShadertoyLayer":
+    def build(cls, spec: LayerSpec, shaders: ShaderLibrary) -> ShadertoyLayer:
         try:
             shader = load_shadertoy(resolve_shadertoy_path(spec.source or "", shaders.roots))
         except (ShaderSourceError, OSError) as exc:
