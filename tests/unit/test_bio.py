@@ -195,6 +195,21 @@ def test_breath_rate_follows_the_modulation_frequency():
         assert np.median(br) == pytest.approx(per_minute, abs=1.0)
 
 
+def test_uneven_breathing_is_read_at_its_fundamental_not_a_harmonic():
+    # A ventilator-like rhythm at 6/min: a deep dip and a shallow one per breath put more power at
+    # 12/min (the second harmonic) than at the breathing rate itself.
+    rng = np.random.default_rng(3)
+    t, rr = 0.0, []
+    for _ in range(260):
+        phase = (t / 10.0) % 1.0
+        v = (580.0 - 14.0 * math.exp(-0.5 * ((phase - 0.15) / 0.05) ** 2)
+             - 3.0 * math.exp(-0.5 * ((phase - 0.65) / 0.05) ** 2) + rng.normal(0.0, 1.0))
+        rr.append(v)
+        t += v / 1000.0
+    _, _, br = feed(rr)
+    assert np.median(br) == pytest.approx(6.0, abs=0.7)
+
+
 def test_flat_rr_has_no_coherence_or_breath():
     freqs, power = rr_spectrum(resample_rr(np.arange(1, 80.0), np.full(79, 1000.0), 79.0))
     assert math.isnan(coherence_ratio(freqs, power)) and math.isnan(breath_rate(freqs, power))
