@@ -26,6 +26,7 @@ from live.health.registry import PartRegistry
 from live.modulation.mappings import Mapping, MappingConflict, MappingSet
 from live.modulation.transforms import FrameTime
 from live.modulation.signals import SignalBus
+from live.modulation.timeline import SceneModulation, SceneTime, first_downbeat
 from live.render.compositor import FULLSCREEN_VERTEX, Compositor
 from live.render.context import release_framebuffers
 from live.render.isf import IsfShader, ShaderParamError, load_isf, shader_dependencies
@@ -70,6 +71,8 @@ class ActiveScene:
     failed: set[str] = field(default_factory=set)  # layers that raised: skipped from then on
     #: Setters resolved by `Engine.set_target` (OSC, HTTP), by target name; only valid targets.
     direct_setters: dict[str, Callable[[float], None]] = field(default_factory=dict)
+    #: Its keyframe tracks, LFOs, envelopes and step sequences (live.modulation.timeline).
+    modulation: SceneModulation = field(default_factory=SceneModulation)
 
     def release(self) -> None:
         for layer in self.layers:
@@ -155,6 +158,8 @@ class Engine:
         self.output_filters: list = []
         self._fade: _Fade | None = None
         self._last_time: float | None = None
+        #: Scene start time -> beat count of that scene's bar 1 (see `timeline_origin`).
+        self._origins: dict[float, float] = {}
         self._onset_env = 0.0
         self.compositor = Compositor(ctx, self.size)
         self._mix_prog = ctx.program(vertex_shader=FULLSCREEN_VERTEX, fragment_shader=_MIX_FRAGMENT)
@@ -215,7 +220,41 @@ class Engine:
             self.beat.beats_per_bar = spec.beats_per_bar
             if self.beat.source == "scene":
                 self.beat.set_tempo(spec.bpm, now, source="scene")
+        self._remember_origin(now)
+        if (fade <= 0.0 and old is not None and old is not scene and spec.path is not None
+                and old.spec.path == spec.path):
+            scene.modulation.adopt(old.modulation)  # a hot reload: envelopes fade on
         self.parts.ok("scene", spec.name)
+
+    def _remember_origin(self, started: float) -> float:
+        """Fix bar 1 of a scene starting at `started`: the first downbeat at or after it."""
+        beat = self.beat
+        origin = first_downbeat(beat.beat_at(started), beat.beats_per_bar)
+        self._origins[started] = origin
+        while len(self._origins) > 16:  # a few recent scenes (hot reload restores `started`)
+            del self._origins[next(iter(self._origins))]
+        return origin
+
+    def timeline_origin(self, scene: ActiveScene | None = None) -> float:
+        """The beat count at which bar 1 of `scene` (default: the running one) starts.
+
+        Bar 1 is the first downbeat at or after the scene became active (live.modulation.
+        timeline). It is fixed when the scene is activated and looked up by the scene's start
+        time, so a hot reload, which keeps the start time, keeps the scene's bars. Render thread.
+        """
+        scene = scene if scene is not None else self.scene
+        if scene is None:
+            return 0.0
+        origin = self._origins.get(scene.started)
+        return origin if origin is not None else self._remember_origin(scene.started)
+
+    def scene_time(self, scene: ActiveScene | None = None, dt: float = 0.0) -> SceneTime:
+        """Where `scene` (default: the running one) is now on its timeline. Render thread."""
+        scene = scene if scene is not None else self.scene
+        beat, t = self.beat, self.clock.now()
+        return SceneTime(t=t, dt=dt, beat=beat.beat, bpm=beat.bpm,
+                         beats_per_bar=beat.beats_per_bar, origin=self.timeline_origin(scene),
+                         started=scene.started if scene is not None else t)
 
     @property
     def fading(self) -> bool:
@@ -235,12 +274,16 @@ class Engine:
                 layers.append(self._build_layer(spec, i, layer_spec))
             by_id = {layer.id: layer for layer in layers}
             mappings, setters = self.build_mappings(spec, by_id)
+            # Tracks drive their targets through the same resolution as mappings.
+            modulation = SceneModulation.from_spec(
+                spec, lambda i, target: self._target_setter(spec, i, target, by_id,
+                                                            key=f"tracks[{i}].target"))
         except BaseException:
             for layer in layers:
                 layer.release()
             raise
         referenced = frozenset(ls.input for ls in spec.layers if ls.input)
-        return ActiveScene(spec, layers, mappings, setters, referenced)
+        return ActiveScene(spec, layers, mappings, setters, referenced, modulation=modulation)
 
     def build_mappings(self, spec: SceneSpec, layers: dict[str, Layer]
                        ) -> tuple[MappingSet, list[tuple[str, Callable[[float], None]]]]:
@@ -303,7 +346,7 @@ class Engine:
         return layer
 
     def _target_setter(self, spec: SceneSpec, index: int, target: str,
-                       layers: dict[str, Layer]) -> Callable[[float], None]:
+                       layers: dict[str, Layer], key: str | None = None) -> Callable[[float], None]:
         """Resolve a mapping target once at load into a function that applies a value.
 
         Layer parameters are set every frame a mapping contributes. Global targets act only
@@ -311,9 +354,10 @@ class Engine:
         blackout), and commands (scene.next/prev, master.panic, tempo.tap) fire on a press,
         i.e. when the value rises to 0.5 or more; scene.goto goes to entry round(value) when
         it changes; tempo.nudge shifts the phase by the value in beats when it changes to a
-        non-zero value. Commands that belong to the show go to `controls.command`.
+        non-zero value. Commands that belong to the show go to `controls.command`. `key` names
+        the target's key in errors (default ``mappings[<index>].target``).
         """
-        key = f"mappings[{index}].target"
+        key = key or f"mappings[{index}].target"
         parts = target.split(".")
         if parts[0] == "layers" and len(parts) >= 3:
             layer = layers.get(parts[1])
@@ -407,11 +451,19 @@ class Engine:
         frame = FrameTime(dt=dt, beat=beat.beat, beats_per_bar=beat.beats_per_bar)
         for active in (scene, fade.outgoing if fade else None):
             if active is not None:
+                # LFOs, sequences and envelopes go on the bus before the mappings read it;
+                # tracks set their targets after them (the choreography wins).
+                modulation = active.modulation
+                now = self.scene_time(active, dt) if modulation else None
+                if now is not None:
+                    modulation.publish(self.signals, now)
                 values = active.mappings.evaluate(self.signals, frame)
                 for target, setter in active.setters:
                     value = values.get(target)
                     if value is not None:  # no mapping of this target contributed this frame
                         setter(value)
+                if now is not None:
+                    modulation.apply_tracks(now)
         self._fill_uniforms(t, dt, beat)
         dimmer = self.dimmer
         if self.blackout:

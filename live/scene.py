@@ -55,6 +55,11 @@ from pathlib import Path
 from typing import Any
 
 from live.modulation.transforms import TRANSFORM_KEYS, TransformError, TransformSpec, parse_transform
+from live.modulation.envelope import ENVELOPE_KEYS, EnvelopeSpec, parse_envelope
+from live.modulation.keyframes import TRACK_KEYS, TrackSpec, parse_track
+from live.modulation.lfo import LFO_KEYS, LfoSpec, implicit_lfo, parse_lfo
+from live.modulation.sequence import SEQUENCE_KEYS, SequenceSpec, parse_sequence
+from live.modulation.timeline import TimeSpecError, TransitionSpec, parse_transition
 
 BLEND_MODES = (
     "normal", "add", "screen", "multiply", "overlay", "difference", "lighten", "darken",
@@ -87,7 +92,8 @@ INPUT_KINDS = ("effect", "feedback")
 
 #: Scene schema versions this version of Echoel Live reads.
 SUPPORTED_SCHEMAS = (1,)
-TOP_LEVEL_KEYS = ("schema", "scene", "layers", "mappings")
+TOP_LEVEL_KEYS = ("schema", "scene", "layers", "mappings", "tracks", "lfos", "envelopes",
+                  "sequences", "transition")
 SCENE_KEYS = ("name", "description", "bpm", "beats_per_bar")
 LAYER_KEYS = (
     "id", "kind", "source", "blend", "opacity", "enabled", "params", "fx", "scale", "input",
@@ -476,6 +482,48 @@ class _KeyScanner:
                 self.i += 1
 
 
+def _array_item_line(text: str, line: int | None, index: int) -> int | None:
+    """The line of element `index` of the array whose key is on `line` (1-based), e.g. the
+    third inline table of ``keys = [ ... ]`` written one per line. None when unknown."""
+    if line is None:
+        return None
+    lines = text.split("\n")
+    pos = sum(len(x) + 1 for x in lines[:line - 1])
+    pos = text.find("=", pos)
+    depth, count, quote, n = 0, 0, "", len(text)
+    while 0 <= pos < n:
+        c = text[pos]
+        if quote:
+            if c == "\\" and quote == '"':
+                pos += 1
+            elif c == quote:
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        elif c == "#":
+            pos = text.find("\n", pos) - 1
+            if pos < 0:
+                return None
+        elif c in "[{":
+            depth += 1
+            if depth == 2:
+                if count == index:
+                    return text.count("\n", 0, pos) + 1
+                count += 1
+        elif c in "]}":
+            depth -= 1
+            if depth <= 0:
+                return None
+        elif depth == 1 and c not in " \t\r\n,":
+            if count == index:  # a scalar element
+                return text.count("\n", 0, pos) + 1
+            count += 1
+            while pos + 1 < n and text[pos + 1] not in ",]\n":
+                pos += 1
+        pos += 1
+    return None
+
+
 def key_lines(text: str) -> dict[Path_, int]:
     """Line of each key path in TOML text, e.g. ("layers", 1, "blend") -> 14.
 
@@ -556,6 +604,14 @@ class SceneSpec:
     beats_per_bar: int
     layers: tuple[LayerSpec, ...]
     mappings: tuple[MappingSpec, ...] = ()
+    #: Musical time (live.modulation): keyframe tracks, LFOs (those the file defines, then the
+    #: ``lfo.<shape>.<rate>`` ones its mappings name), envelopes, step sequences, and how a
+    #: switch to this scene looks (None: the show's default).
+    tracks: tuple[TrackSpec, ...] = ()
+    lfos: tuple[LfoSpec, ...] = ()
+    envelopes: tuple[EnvelopeSpec, ...] = ()
+    sequences: tuple[SequenceSpec, ...] = ()
+    transition: TransitionSpec | None = None
     #: Line of each key path in the source file, for `param_error`; empty if unknown.
     key_lines: Mapping[Path_, int] = field(default_factory=dict, compare=False, repr=False)
 
@@ -929,9 +985,102 @@ class _SceneReader:
         name, description, bpm, beats_per_bar = self.scene_table()
         layers = self.layers()
         mappings = self.mappings(layers)
+        time = self.time_tables(layers, mappings, beats_per_bar)
         return SceneSpec(path=self.path, name=name, description=description, bpm=bpm,
                          beats_per_bar=beats_per_bar, layers=layers, mappings=mappings,
-                         key_lines=self.lines)
+                         key_lines=self.lines, **time)
+
+    def time_tables(self, layers: tuple[LayerSpec, ...], mappings: tuple[MappingSpec, ...],
+                    beats_per_bar: int) -> dict[str, Any]:
+        """[[tracks]], [[lfos]], [[sequences]], [[envelopes]] and [transition] (live.modulation),
+        and the modulator sources (lfo.*, env.*, seq.*) that mappings and envelopes name."""
+        lfos = list(self.time_array("lfos", LFO_KEYS, "LFO", parse_lfo))
+        sequences = self.time_array("sequences", SEQUENCE_KEYS, "sequence", parse_sequence)
+        envelopes = self.time_array("envelopes", ENVELOPE_KEYS, "envelope", parse_envelope)
+        ids = {"lfo": [s.id for s in lfos], "seq": [s.id for s in sequences], "env": []}
+        for i, env in enumerate(envelopes):
+            self.modulator_source(env.trigger, ("envelopes", i, "trigger"), ids, lfos)
+            ids["env"].append(env.id)  # an envelope may be fired by one listed before it
+        for i, m in enumerate(mappings):
+            self.modulator_source(m.source, ("mappings", i, "source"), ids, lfos)
+        tracks = self.time_array("tracks", TRACK_KEYS, "track",
+                                 lambda table: parse_track(table, beats_per_bar))
+        driven: dict[str, int] = {}
+        for i, track in enumerate(tracks):
+            path: Path_ = ("tracks", i, "target")
+            problem = target_name_problem(track.target, layers)
+            if problem:
+                raise self.error(path, problem)
+            if track.target in driven:
+                raise self.error(path, f"'{track.target}' is already driven by "
+                                 f"tracks[{driven[track.target]}]; one track per target (put "
+                                 "both sets of keys in one track)")
+            driven[track.target] = i
+        transition = None
+        if "transition" in self.data:
+            table = self.table(self.data["transition"], ("transition",),
+                               "a table ([transition])")
+            try:
+                transition = parse_transition(table)
+            except TimeSpecError as exc:
+                raise self.error(("transition", *exc.path), exc.message) from None
+            if transition.shader is not None and not SHADER_NAME_RE.fullmatch(transition.shader):
+                raise self.error(("transition", "shader"), f"invalid shader name "
+                                 f"'{transition.shader}': expected a name relative to a shader "
+                                 "folder, like 'transitions/wipe'")
+        return {"tracks": tracks, "lfos": tuple(lfos), "sequences": sequences,
+                "envelopes": envelopes, "transition": transition}
+
+    def time_array(self, key: str, allowed: Sequence[str], what: str,
+                   parse: Callable[[dict], Any]) -> tuple:
+        """Read an array of time tables: keys, a unique id, then `parse` (TimeSpecError)."""
+        out = []
+        seen: dict[str, int] = {}
+        for i, table in enumerate(self.array_of_tables(self.data, key, (), key)):
+            path: Path_ = (key, i)
+            self.remember_id(table, path)
+            self.check_keys(table, path, allowed)
+            self.element_id(table, path, seen, what)
+            if "target" in allowed:
+                self.string(table, "target", path, required=True)
+            try:
+                out.append(parse(table))
+            except TimeSpecError as exc:
+                where = path + exc.path
+                if len(exc.path) >= 2 and isinstance(exc.path[1], int):
+                    # An element of an inline array (a track's keys): find its own line.
+                    line = _array_item_line(self.text, self.lines.get(path + exc.path[:1]),
+                                            exc.path[1])
+                    if line is not None:
+                        self.lines.setdefault(where[:len(path) + 2], line)
+                raise self.error(where, exc.message) from None
+        return tuple(out)
+
+    def modulator_source(self, source: str, path: Path_, ids: dict[str, list[str]],
+                         lfos: list[LfoSpec]) -> None:
+        """Check that lfo.<id>, env.<id> and seq.<id> sources exist in this scene; an
+        lfo.<shape>.<rate> that no table defines becomes an LFO of its own (added to `lfos`)."""
+        problem = source_name_problem(source)
+        if problem:
+            raise self.error(path, problem)
+        head, _, ident = source.partition(".")
+        if head not in ids or ident in ids[head]:
+            return
+        if head == "lfo":
+            implicit = implicit_lfo(source)
+            if implicit is not None:
+                lfos.append(implicit)
+                ids["lfo"].append(implicit.id)
+                return
+        what = {"lfo": "[[lfos]]", "env": "[[envelopes]]", "seq": "[[sequences]]"}[head]
+        defined = ids[head]
+        listed = ", ".join(defined) if defined else "none"
+        extra = (" (an envelope can only be fired by one listed before it)"
+                 if head == "env" and path[0] == "envelopes" else "")
+        implicit_hint = ("; or name an LFO by shape and rate, e.g. lfo.sine.1bar"
+                         if head == "lfo" else "")
+        raise self.error(path, f"no {what} table with id '{ident}' in this scene"
+                         f"{did_you_mean(ident, defined)}{extra}; defined: {listed}{implicit_hint}")
 
     def schema(self) -> None:
         supported = ", ".join(str(s) for s in SUPPORTED_SCHEMAS)
