@@ -84,8 +84,8 @@ def hrv_figures() -> list[dict]:
             same_sdnn.append(a.sdnn / same["sdnn"] - 1.0)
             pipe_rmssd.append(a.rmssd / pipe["rmssd"] - 1.0)
             pipe_sdnn.append(a.sdnn / pipe["sdnn"] - 1.0)
-        med = lambda e: float(np.median(np.abs(e)))  # noqa: E731
-        mx = lambda e: float(np.max(np.abs(e)))      # noqa: E731
+        med = lambda e: float(np.median(np.abs(e)))
+        mx = lambda e: float(np.max(np.abs(e)))    
         rows.append({"series": name, "windows": len(same_sdnn), "rejected": sum(a.rejected.values()),
                      "sdnn_same_max": mx(same_sdnn), "rmssd_same_median": med(same_rmssd),
                      "rmssd_same_max": mx(same_rmssd),

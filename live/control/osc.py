@@ -768,9 +768,8 @@ def _apply_global(engine: Any, target: str, v: float) -> None:
         engine.beat.set_tempo(v, engine.clock.now(), "osc")
     elif target == "tempo.tap":
         engine.beat.tap(engine.clock.now())
-    elif target == "tempo.nudge":
-        if v != 0.0:
-            engine.beat.nudge(v)
+    elif target == "tempo.nudge" and v != 0.0:
+        engine.beat.nudge(v)
 
 
 def _first_number(args: tuple) -> float | None:

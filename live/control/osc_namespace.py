@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 #: Every engine target address starts with this.
 ECHOEL_PREFIX = "/echoel/"
@@ -202,7 +203,7 @@ def read_value(engine: Any, target: str) -> float | None:
     parts = target.split(".")
     if parts[0] == "layers":
         scene = getattr(engine, "scene", None)
-        layer = None if scene is None else next((l for l in scene.layers if l.id == parts[1]), None)
+        layer = None if scene is None else next((ly for ly in scene.layers if ly.id == parts[1]), None)
         if layer is None:
             return None
         try:

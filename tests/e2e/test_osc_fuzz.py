@@ -50,10 +50,12 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
     elif kind == 5:                           # nested bundles, sometimes absurdly deep
         inner = bytes(b)
         for _ in range(rng.randint(1, 40)):
-            inner = b"#bundle\x00" + struct.pack(">Q", rng.getrandbits(64)) + struct.pack(">i", len(inner)) + inner
+            head = b"#bundle\x00" + struct.pack(">Q", rng.getrandbits(64))
+            inner = head + struct.pack(">i", len(inner)) + inner
         b = bytearray(inner)
     else:                                     # wrong bundle element sizes
-        b = bytearray(b"#bundle\x00" + struct.pack(">Q", 1) + struct.pack(">i", rng.randint(-5, 5000)) + bytes(b))
+        size = struct.pack(">i", rng.randint(-5, 5000))
+        b = bytearray(b"#bundle\x00" + struct.pack(">Q", 1) + size + bytes(b))
     return bytes(b)
 
 

@@ -90,7 +90,7 @@ def frame(eng: Engine, services: OscServices) -> None:
 
 
 def level(eng: Engine, layer: str = "a") -> float:
-    return next(l for l in eng.scene.layers if l.id == layer).param_values()["level"]
+    return next(ly for ly in eng.scene.layers if ly.id == layer).param_values()["level"]
 
 
 def test_oscsend_sets_a_layer_parameter_and_the_picture_follows(show):
@@ -111,7 +111,7 @@ def test_integers_booleans_ranges_and_wrong_types(show):
     oscsend(port, "/echoel/layers/a/level", "s", "loud")         # a string: refused, counted
     oscsend(port, "/echoel/master/dimmer", "d", 0.5)             # a double
     settle(eng, services, 5)
-    a = next(l for l in eng.scene.layers if l.id == "a")
+    a = next(ly for ly in eng.scene.layers if ly.id == "a")
     assert level(eng) == 1.0 and a.enabled is False and eng.dimmer == 0.5
     problems = services.input.stats()["problems"]
     assert problems == {"value out of range": 1, "wrong type": 1}
@@ -121,7 +121,7 @@ def test_a_source_address_drives_a_mapping(show):
     eng, services = show
     oscsend(services.input.port, "/1/fader1", "f", 0.6)
     settle(eng, services, 1)   # applied before this frame's mappings
-    b = next(l for l in eng.scene.layers if l.id == "b")
+    b = next(ly for ly in eng.scene.layers if ly.id == "b")
     assert eng.signals.get("osc./1/fader1") == pytest.approx(0.6)
     assert b.opacity == pytest.approx(0.6)
 

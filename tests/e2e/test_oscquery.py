@@ -67,7 +67,7 @@ def get(services, path: str) -> tuple[int, object]:
 
 
 def test_namespace_nodes_with_type_range_access_value_description(served):
-    eng, services = served
+    _, services = served
     status, root = get(services, "/")
     assert status == 200 and root["FULL_PATH"] == "/"
     level = root["CONTENTS"]["echoel"]["CONTENTS"]["layers"]["CONTENTS"]["a"]["CONTENTS"]["level"]
@@ -83,7 +83,7 @@ def test_namespace_nodes_with_type_range_access_value_description(served):
 
 
 def test_single_attributes_host_info_and_errors(served):
-    eng, services = served
+    _, services = served
     assert get(services, "/echoel/layers/a/level?VALUE") == (200, {"VALUE": [0.5]})
     assert get(services, "/echoel/layers/a/level?TYPE") == (200, {"TYPE": "f"})
     status, info = get(services, "/?HOST_INFO")

@@ -15,7 +15,6 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from live.clock import BeatClock, ManualClock
