@@ -3,6 +3,7 @@
     "CREDIT": "Echoel Live contributors",
     "ISFVSN": "2",
     "CATEGORIES": ["Effect", "Glow", "Audio reactive"],
+    "STEP_BOUND": 0.006,
     "INPUTS": [
         {"NAME": "inputImage", "TYPE": "image"},
         {"NAME": "intensity", "TYPE": "float", "DEFAULT": 0.8, "MIN": 0.0, "MAX": 3.0, "IDENTITY": 0.0, "LABEL": "Glow intensity (0 = off)"},

@@ -3,6 +3,7 @@
     "CREDIT": "Echoel Live contributors",
     "ISFVSN": "2",
     "CATEGORIES": ["Effect", "Stylize", "Audio reactive"],
+    "STEP_BOUND": 0.07,
     "INPUTS": [
         {"NAME": "inputImage", "TYPE": "image"},
         {"NAME": "cell", "TYPE": "float", "DEFAULT": 8.0, "MIN": 1.0, "MAX": 64.0, "IDENTITY": 1.0, "LABEL": "Block size (px at 360 lines)"},

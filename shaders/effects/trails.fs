@@ -3,6 +3,7 @@
     "CREDIT": "Echoel Live contributors",
     "ISFVSN": "2",
     "CATEGORIES": ["Effect", "Feedback"],
+    "STEP_BOUND": 0.005,
     "INPUTS": [
         {"NAME": "inputImage", "TYPE": "image"},
         {"NAME": "decay", "TYPE": "float", "DEFAULT": 0.85, "MIN": 0.0, "MAX": 0.99, "IDENTITY": 0.0, "LABEL": "Trail length (decay per frame)"},

@@ -3,6 +3,7 @@
     "CREDIT": "Echoel Live contributors",
     "ISFVSN": "2",
     "CATEGORIES": ["Effect", "Lens"],
+    "STEP_BOUND": 0.005,
     "INPUTS": [
         {"NAME": "inputImage", "TYPE": "image"},
         {"NAME": "amount", "TYPE": "float", "DEFAULT": 0.5, "MIN": 0.0, "MAX": 1.0, "IDENTITY": 0.0, "LABEL": "Darkening (0 = off)"},

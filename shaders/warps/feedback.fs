@@ -3,6 +3,7 @@
     "CREDIT": "Echoel Live contributors",
     "ISFVSN": "2",
     "CATEGORIES": ["Warp", "Feedback", "Audio reactive"],
+    "STEP_BOUND": 0.005,
     "INPUTS": [
         {"NAME": "inputImage", "TYPE": "image"},
         {"NAME": "zoom", "TYPE": "float", "DEFAULT": 1.02, "MIN": 0.8, "MAX": 1.25, "IDENTITY": 1.0, "LABEL": "Zoom per frame (1 = none)"},

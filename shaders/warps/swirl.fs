@@ -3,6 +3,7 @@
     "CREDIT": "Echoel Live contributors",
     "ISFVSN": "2",
     "CATEGORIES": ["Warp", "Audio reactive"],
+    "STEP_BOUND": 0.04,
     "INPUTS": [
         {"NAME": "inputImage", "TYPE": "image"},
         {"NAME": "strength", "TYPE": "float", "DEFAULT": 2.0, "MIN": -10.0, "MAX": 10.0, "IDENTITY": 0.0, "LABEL": "Twist (radians at the centre)"},

@@ -2,7 +2,9 @@
 layers (reading their own previous frame).
 
 One class serves the three kinds because they differ only in what is bound to `inputImage` and
-whether the previous frame is kept. Everything here runs on the render thread.
+whether the previous frame is kept. A shader with image inputs besides `inputImage` (a
+displacement map, say) gets the layer named by the scene's `input` in those, and the picture
+below in `inputImage`. Everything here runs on the render thread.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class ShaderLayer(Layer):
         # A feedback layer always keeps its previous frame; others only when the shader reads it.
         self._keeps_previous = spec.kind == "feedback" or shader.uses("PREV_FRAME")
         self._reads_input = any(i.name == "inputImage" for i in shader.inputs)
+        # Further image inputs (warps/displace's map) are fed from the layer named by `input`.
+        self._map_inputs = [i.name for i in shader.inputs if i.type == "image" and i.name != "inputImage"]
         self._own: list[tuple[moderngl.Texture, moderngl.Framebuffer]] = []
         self._current = 0
 
@@ -50,12 +54,25 @@ class ShaderLayer(Layer):
         self._current = 0
         self._output = self._own[0][0]
 
+    def _bound_images(self, inputs: FrameInputs) -> dict[str, moderngl.Texture]:
+        """The textures for the shader's image inputs this frame."""
+        images: dict[str, moderngl.Texture] = {}
+        if not self._reads_input:
+            return images
+        source = self.spec.input
+        if self._map_inputs:
+            # The named layer is the map; the picture the effect works on is the one below.
+            images["inputImage"] = inputs.below
+            if source:
+                for name in self._map_inputs:
+                    images[name] = inputs.named[source]
+        else:
+            images["inputImage"] = inputs.named[source] if source else inputs.below
+        return images
+
     def render_content(self, inputs: FrameInputs) -> moderngl.Texture:
         engine = inputs.engine
-        images: dict[str, moderngl.Texture] = {}
-        if self._reads_input:
-            source = self.spec.input
-            images["inputImage"] = inputs.named[source] if source else inputs.below
+        images = self._bound_images(inputs)
         saved_prev = engine.prev_frame
         if self._keeps_previous:
             engine.prev_frame = self._own[self._current][0]
@@ -75,10 +92,7 @@ class ShaderLayer(Layer):
         return not self._keeps_previous and not any(stage.enabled for stage in self.fx)
 
     def render_direct(self, inputs: FrameInputs, fbo: moderngl.Framebuffer) -> None:
-        images: dict[str, moderngl.Texture] = {}
-        if self._reads_input:
-            source = self.spec.input
-            images["inputImage"] = inputs.named[source] if source else inputs.below
+        images = self._bound_images(inputs)
         saved_prev, inputs.engine.prev_frame = inputs.engine.prev_frame, None
         try:
             self.main.render(fbo, self.size, images, inputs.engine, over_black=True)
