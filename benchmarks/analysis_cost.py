@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         tracker = BeatTracker(HOP / sr)
         start = time.process_time()
         for b in bands:
-            tracker.process(b.strength, b.time, b.low, b.levels)
+            tracker.process(b.strength, b.time, b.flux[0], b.levels)
         tracker_s.append(time.process_time() - start)
 
     def per_hop(seconds: list[float]) -> float:

@@ -122,7 +122,7 @@ def run_tracker(hops: list[BandOnsets], config: TrackerConfig, hop_s: float,
     tracker = BeatTracker(hop_s, config, onset_delay_s=delay_s)
     times = []
     for h in hops:
-        for beat in tracker.process(h.strength, h.time, h.low, h.levels):
+        for beat in tracker.process(h.strength, h.time, h.flux[0], h.levels):
             times.append(beat.time)
     return np.array(times)
 

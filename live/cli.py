@@ -32,6 +32,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from live.audio.analysis_cli import add_parser as add_analysis_parser
     from live.audio.cli import add_parser as add_audio_parser
     from live.check import add_check_parser
     from live.render.validate import add_parser as add_validate_parser
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(sub)
     add_check_parser(sub)
     add_audio_parser(sub)
+    add_analysis_parser(sub)
     add_validate_parser(sub)
     from live.render.importer import add_parser as add_import_parser
 

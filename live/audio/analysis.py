@@ -164,7 +164,7 @@ class AudioAnalysis:
 
     def _on_hop(self, hop: HopAnalysis) -> None:
         bands = self.onsets.process(hop.spectrum, hop.time)
-        fired = self.tracker.process(bands.strength, hop.time, bands.low, bands.levels)
+        fired = self.tracker.process(bands.strength, hop.time, bands.flux[0], bands.levels)
         state = self.tracker.state()
         with self._lock:
             for i, flag in enumerate(bands.onsets):

@@ -119,7 +119,6 @@ class BandOnsets:
     Attributes:
         time: sample time (s) of the end of the hop.
         strength: onset strength (mean flux over all filters, dB per lag); drives the tracker.
-        low: mean flux of the kick/bass filters (below 130 Hz); used for bar (downbeat) cues.
         flux: per-drum flux, in `DRUMS` order.
         onsets: per-drum onset flags for this hop, in `DRUMS` order.
         onset_time: estimated time (s) of the sound behind the onsets of this hop (the hop end
@@ -129,7 +128,6 @@ class BandOnsets:
 
     time: float
     strength: float
-    low: float
     flux: tuple[float, float, float]
     onsets: tuple[bool, bool, bool]
     onset_time: float
@@ -199,7 +197,6 @@ class BandOnsetDetector:
                     idx = np.array([int(np.argmin(np.abs(centres - 0.5 * (lo + hi_hz))))])
                 groups.append(idx)
             self._drum_filters.append(groups)
-        self._low_idx = np.flatnonzero(centres <= 130.0)
         self._max_fall = MAX_FALL_DB_PER_S * self.hop_s
         self._mean_alpha = 1.0 - math.exp(-self.hop_s / POWER_MEAN_TAU_S)
         self._min_gap_hops = [max(1, int(round(self.config.band(n).min_gap_s / self.hop_s)))
@@ -242,7 +239,6 @@ class BandOnsetDetector:
         self._levels.append(levels)  # the deque drops the oldest
         np.maximum(rise, 0.0, out=rise)
         strength = float(rise.mean())
-        low = float(rise[self._low_idx].mean())
 
         fluxes = []
         flags = []
@@ -266,7 +262,7 @@ class BandOnsetDetector:
             hist.append(change)
             fluxes.append(flux)
             flags.append(onset)
-        return BandOnsets(time, strength, low, tuple(fluxes), tuple(flags),
+        return BandOnsets(time, strength, tuple(fluxes), tuple(flags),
                           time - self.delay_s, levels)
 
     def _power_flux(self, i: int, band_power: float, min_rise: float) -> tuple[float, float]:

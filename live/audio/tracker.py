@@ -16,10 +16,10 @@ only audio that has already arrived. It is built from four parts:
    beat tracking; a regular beat builds up a strong, clean score and off-beat onsets do not.
 3. **Phase.** The score of the last `phase_beats` periods is folded onto one period (older beats
    weigh less): the fold's peak is where the beats fall. A phase-locked loop moves the predicted
-   beat `pll_gain` of the way to that measurement per update; a measurement more than
-   `jump_fraction` of a beat away counts only when it persists for `jump_s` seconds (a real phase
-   change), so single off-beat accents do not drag the beat.
-4. **Bars.** At every beat the bass onset strength and the change of the harmonic spectrum
+   beat `pll_gain` of the way to that measurement per update. Where the kick alone marks every
+   beat (four-on-the-floor), its folded onsets are added to the fold, so the louder off-beat hats
+   of dance music cannot pull the beat onto the off-beat.
+4. **Bars.** At every beat the kick onset strength and the change of the harmonic spectrum
    between the beat intervals on either side are accumulated per position in the bar; the
    position where bass hits and chord changes gather is the downbeat.
 
@@ -64,6 +64,8 @@ class TrackerConfig:
     n_tempi: int = 200
     #: Seconds of onset strength the tempo and phase estimates look back on.
     history_s: float = 8.0
+    #: Weight of the oldest onset strength in the autocorrelation is 1 - history_taper (linear).
+    history_taper: float = 0.5
     #: Tempo and phase are re-estimated every this many hops (4 hops = 43 ms at 48 kHz).
     update_hops: int = 4
     #: Seconds of audio before the first estimate.
@@ -85,20 +87,36 @@ class TrackerConfig:
     #: Phase: periods folded, and the weight factor per period back.
     phase_beats: int = 4
     phase_decay: float = 0.8
+    #: Four-on-the-floor arbitration (see `BeatTracker._arbitrate`): on when True; the folded bass
+    #: onsets count when at least `kick_focus` of them lie within an eighth of a beat of their
+    #: peak; a rival peak of the fold counts when it reaches `rival_ratio` of the highest; the
+    #: rival wins when it has `kick_margin` times more kick under it.
+    kick_arbitration: bool = True
+    kick_focus: float = 0.6
+    rival_ratio: float = 0.5
+    kick_margin: float = 1.5
     #: Fraction of the phase error corrected per update.
     pll_gain: float = 0.15
-    #: Phase errors beyond this fraction of a beat only count once they persist `jump_s` seconds.
-    jump_fraction: float = 1.0
-    jump_s: float = 1.0
-    #: Activity: onsets count as stopped when the recent onset strength falls below this fraction
-    #: of its long-term average (or below `silence_strength`, dB per hop, in absolute terms).
+    #: Activity: onsets count as stopped when the onset strength of the last `activity_window_s`
+    #: falls below this fraction of its long-term average (or below `silence_strength`, dB per
+    #: hop, in absolute terms).
     activity_ratio: float = 0.2
     silence_strength: float = 0.05
+    #: Seconds of onset strength the activity test averages. Onsets have also stopped when none
+    #: stronger than `onset_ratio` times the long-term average came for 1.25 beats.
+    activity_window_s: float = 0.75
+    onset_ratio: float = 2.0
+    #: Below this confidence tempo and phase are held (the beat free-runs) until rhythm returns.
+    hold_confidence: float = 0.12
     #: Time constant (s) with which the confidence falls while the beat free-runs.
     confidence_fall_s: float = 4.0
     #: Bars: beats per bar and how many bars of evidence are needed before downbeats are reported.
     downbeat_bars: float = 2.0
     downbeat_memory_bars: float = 8.0
+    #: A bar position becomes the downbeat once its evidence leads the next by this fraction.
+    downbeat_margin: float = 0.1
+    #: Weights of the two bar cues: kicks at the beat, harmonic change at the beat.
+    bar_cue_weights: tuple[float, float] = (1.0, 2.0)
 
     def __post_init__(self) -> None:
         if not (MIN_BPM <= self.min_bpm < self.max_bpm <= MAX_BPM):
@@ -106,7 +124,7 @@ class TrackerConfig:
                 f"TrackerConfig: need {MIN_BPM:g} <= min_bpm < max_bpm <= {MAX_BPM:g}, "
                 f"got min_bpm={self.min_bpm!r}, max_bpm={self.max_bpm!r}")
         for name in ("history_s", "warmup_s", "prior_octaves", "salience_tau_s", "switch_s",
-                     "jump_s", "confidence_fall_s"):
+                     "confidence_fall_s"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"TrackerConfig.{name} must be a positive number, got {value!r}")
@@ -252,7 +270,7 @@ class BeatTracker:
         self._salience_keep = math.exp(-c.update_hops * self.hop_s / c.salience_tau_s)
         self._conf_keep = math.exp(-self.hop_s / c.confidence_fall_s)
         self._long_alpha = 1.0 - math.exp(-self.hop_s / 10.0)
-        self._recent_n = max(1, int(round(1.5 * self._fps)))
+        self._recent_n = max(1, int(round(c.activity_window_s * self._fps)))
         self.seed(seed_bpm)
         self.reset()
 
@@ -287,8 +305,9 @@ class BeatTracker:
         self._hops = 0
         self._time = 0.0
         self._odf = np.zeros(n)
+        self._low_odf = np.zeros(n)
         self._score = np.zeros(n)
-        self._low = deque(maxlen=8)  # (time, low flux) of the last hops, for downbeat cues
+        self._low = deque(maxlen=8)  # (time, kick flux) of the last hops, for downbeat cues
         self._salience: np.ndarray | None = None
         self._tempo_bin: int | None = None
         self._challenge_s = 0.0
@@ -297,15 +316,14 @@ class BeatTracker:
         self._score_period = 0.0
         self._next_time: float | None = None
         self._next_index = 0
-        self._jump_s = 0.0
         self._confidence = 0.0
         self._long_strength = 0.0
-        self._recent_sum = 0.0
         self._recent: deque[float] = deque()
+        self._last_onset_time = -math.inf
         self._active = False
         # Bars: beat times awaiting their cues, per-position evidence, interval spectra.
         self._fired: deque[tuple[int, float]] = deque()
-        self._bar_evidence = np.zeros((2, self.beats_per_bar))  # rows: bass onsets, novelty
+        self._bar_evidence = np.zeros((2, self.beats_per_bar))  # rows: kicks, harmonic novelty
         self._bar_beats_seen = 0
         self._interval_sum: np.ndarray | None = None
         self._interval_n = 0
@@ -322,14 +340,15 @@ class BeatTracker:
                             self._next_time, self._next_index, self.beats_per_bar,
                             self._downbeat_index)
 
-    def process(self, strength: float, time: float, low: float = 0.0,
+    def process(self, strength: float, time: float, kick: float = 0.0,
                 levels: np.ndarray | None = None) -> list[BeatEvent]:
         """Take one hop's onset features; return the beats fired in this hop (usually none).
 
         Args:
             strength: onset strength of the hop (`BandOnsets.strength`).
             time: audio time (s) of the end of the hop.
-            low: bass onset strength of the hop (`BandOnsets.low`), a downbeat cue.
+            kick: the kick detection function of the hop (`BandOnsets.flux[0]`): a beat
+                reference in four-on-the-floor music and a downbeat cue.
             levels: the hop's filter levels in dB (`BandOnsets.levels`), for chord-change cues.
         """
         c = self.config
@@ -340,8 +359,12 @@ class BeatTracker:
         odf = self._odf
         odf[:-1] = odf[1:]
         odf[-1] = strength
+        low_odf = self._low_odf
+        low_odf[:-1] = low_odf[1:]
+        kick = float(kick) if math.isfinite(kick) else 0.0
+        low_odf[-1] = kick
         self._update_score(strength)
-        self._low.append((self._time, float(low)))
+        self._low.append((self._time, kick))
         if levels is not None:
             self._accumulate_interval(levels)
 
@@ -349,8 +372,12 @@ class BeatTracker:
                 and self._active):
             period = self._estimate_tempo()
             if period is not None:
-                self._period = period
-                self._update_phase()
+                # Without rhythm (a breakdown of pads and risers, noise) the estimates wander:
+                # hold tempo and phase, keep measuring, and follow again once the beat is back.
+                held = self._period is not None and self._confidence < c.hold_confidence
+                if not held:
+                    self._period = period
+                self._update_phase(steer=not held)
         if not self._active:
             self._confidence *= self._conf_keep
 
@@ -377,13 +404,19 @@ class BeatTracker:
         """Is there music with onsets right now? Compares recent with long-term strength."""
         recent = self._recent
         recent.append(strength)
-        self._recent_sum += strength
         if len(recent) > self._recent_n:
-            self._recent_sum -= recent.popleft()
-        recent_mean = self._recent_sum / len(recent)
+            recent.popleft()
+        # Summed afresh (about 140 floats): a running sum would drift over hours of show.
+        recent_mean = sum(recent) / len(recent)
         c = self.config
+        if strength > c.onset_ratio * max(self._long_strength, c.silence_strength):
+            self._last_onset_time = self._time
+        # Onsets have stopped when none came for over a beat (plus some slack): measuring the
+        # phase on a fold whose newest beat is silent would pull it towards older off-beats.
+        gap = 1.25 * (self._period * self.hop_s if self._period else 60.0 / self.seed_bpm)
         active = (recent_mean > c.silence_strength
-                  and recent_mean > c.activity_ratio * self._long_strength)
+                  and recent_mean > c.activity_ratio * self._long_strength
+                  and self._time - self._last_onset_time <= max(gap, c.activity_window_s))
         if active:
             # The long-term average learns only from active music, so a breakdown does not
             # lower the bar the music must clear to count as back.
@@ -414,6 +447,9 @@ class BeatTracker:
         c = self.config
         n = min(self._hops, self._n_hist)
         o = self._odf[-n:] - self._odf[-n:].mean()
+        if c.history_taper:
+            # Older onsets weigh less, so a new tempo takes over the autocorrelation sooner.
+            o = o * (1.0 - c.history_taper * np.linspace(1.0, 0.0, n))
         spec = np.fft.rfft(o, self._fft_n)
         ac = np.fft.irfft(spec * np.conj(spec), self._fft_n)[:n]
         if not ac[0] > 0.0:
@@ -456,8 +492,9 @@ class BeatTracker:
                 bpm *= self._bin_ratio ** max(-0.5, min(0.5, 0.5 * (y0 - y2) / den))
         return 60.0 * self._fps / bpm
 
-    def _update_phase(self) -> None:
-        """Measure where the beats fall in the folded score and steer the predicted beat."""
+    def _update_phase(self, steer: bool = True) -> None:
+        """Measure where the beats fall in the folded score and (if `steer`) steer the
+        predicted beat towards it; the confidence is updated either way."""
         c = self.config
         p = self._period
         score = self._score
@@ -466,15 +503,21 @@ class BeatTracker:
         back = np.arange(c.phase_beats) * p
         idx = newest - phases[:, None] - back[None, :]
         valid = idx >= 0.0
-        folded = np.where(valid, _interp(score, np.maximum(idx, 0.0)), 0.0)
-        folded = folded @ (c.phase_decay ** np.arange(c.phase_beats))
+        safe_idx = np.maximum(idx, 0.0)
+        weights = c.phase_decay ** np.arange(c.phase_beats)
+        folded = np.where(valid, _interp(score, safe_idx), 0.0) @ weights
         k = int(np.argmax(folded))
         peak = float(folded[k])
         mean = float(folded.mean())
         contrast = (peak - mean) / peak if peak > 0.0 else 0.0
         # Smoothed confidence: how peaked the fold is (a clean beat gives a narrow peak).
-        self._confidence += (contrast - self._confidence) * 0.1
+        if self._next_time is None:
+            self._confidence = contrast
+        else:
+            self._confidence += (contrast - self._confidence) * 0.1
 
+        if c.kick_arbitration:
+            k = self._arbitrate(k, folded, phases, valid, safe_idx, weights)
         period_s = p * self.hop_s
         measured = self._time - phases[k] * self.hop_s - self.onset_delay_s + period_s
         if self._next_time is None:
@@ -482,15 +525,46 @@ class BeatTracker:
                 measured += period_s
             self._next_time = measured
             return
+        if not steer:
+            return
         error = (measured - self._next_time + period_s / 2.0) % period_s - period_s / 2.0
-        if abs(error) > c.jump_fraction * period_s:
-            self._jump_s += c.update_hops * self.hop_s
-            if self._jump_s >= c.jump_s:
-                self._jump_s = 0.0
-                self._move_next(self._next_time + error, period_s)
-        else:
-            self._jump_s = max(0.0, self._jump_s - c.update_hops * self.hop_s)
-            self._move_next(self._next_time + c.pll_gain * error, period_s)
+        self._move_next(self._next_time + c.pll_gain * error, period_s)
+
+    def _arbitrate(self, k: int, folded: np.ndarray, phases: np.ndarray, valid: np.ndarray,
+                   idx: np.ndarray, weights: np.ndarray) -> int:
+        """Let a four-on-the-floor kick choose between the fold's peak and its rival.
+
+        In dance music the off-beat hats are often louder, in onset strength, than the kick on
+        the beat, and the fold's highest peak is then the off-beat. When the bass onsets are
+        focused on one phase (a kick on every beat; a bass line or a syncopated rock kick spreads
+        out) and the fold has a rival peak at least a quarter beat away, the candidate with more
+        kick under it wins. The phase itself still comes from the fold's peak, so the slower
+        attack of bass notes does not delay the beat.
+        """
+        c = self.config
+        p = self._period
+        if self._hops < c.phase_beats * p:
+            return k  # a fold of fewer beats is peaky by chance
+        low_fold = np.where(valid, _interp(self._low_odf, idx), 0.0) @ weights
+        total = float(low_fold.sum())
+        if total <= 0.0:
+            return k
+
+        def around(centre: float, width: float) -> np.ndarray:
+            return np.abs((phases - centre + p / 2.0) % p - p / 2.0) < width
+
+        kick_phase = phases[int(np.argmax(low_fold))]
+        focus = float(low_fold[around(kick_phase, p / 8.0)].sum()) / total
+        if focus < c.kick_focus or not np.abs(
+                (kick_phase - phases[k] + p / 2.0) % p - p / 2.0) >= p / 4.0:
+            return k  # no steady kick, or it agrees with the fold already
+        near_kick = np.flatnonzero(around(kick_phase, p / 16.0))
+        rival = int(near_kick[np.argmax(folded[near_kick])])
+        if folded[rival] < c.rival_ratio * folded[k]:
+            return k  # the fold has no beat candidate where the kick is
+        kick_here = float(low_fold[around(phases[k], p / 16.0)].max())
+        kick_there = float(low_fold[near_kick].max())
+        return rival if kick_there > c.kick_margin * kick_here else k
 
     def _move_next(self, next_time: float, period_s: float) -> None:
         """Move the predicted next beat, never before audio already analysed."""
@@ -511,7 +585,7 @@ class BeatTracker:
         bpb = self.beats_per_bar
         while self._fired and self._time >= self._fired[0][1] + 2.5 * self.hop_s:
             index, t = self._fired.popleft()
-            # Bass onset at the beat: the strongest low flux within about two hops of it.
+            # Kick at the beat: the strongest kick flux within about two hops of it.
             low = max((v for tt, v in self._low
                        if abs(tt - self.onset_delay_s - t) <= 2.0 * self.hop_s), default=0.0)
             keep = 1.0 - 1.0 / (c.downbeat_memory_bars * bpb)
@@ -522,7 +596,7 @@ class BeatTracker:
                 if self._prev_interval is not None:
                     # How much the spectrum rose from the previous beat interval to the one that
                     # just ended; a chord change at beat index-1 shows here.
-                    novelty = float(np.maximum(interval - self._prev_interval, 0.0).mean())
+                    novelty = float(np.abs(interval - self._prev_interval).mean())
                     self._bar_evidence[1, (index - 1) % bpb] += novelty
                 self._prev_interval = interval
                 self._interval_sum[:] = 0.0
@@ -532,10 +606,15 @@ class BeatTracker:
                 ev = self._bar_evidence
                 # Each cue relative to its own mean over the bar, so neither scale dominates.
                 means = ev.mean(axis=1, keepdims=True)
-                combined = (ev / np.where(means > 0.0, means, 1.0)).sum(axis=0)
+                weights = np.asarray(c.bar_cue_weights, np.float64)[:, None]
+                combined = (weights * ev / np.where(means > 0.0, means, 1.0)).sum(axis=0)
                 # Evidence is kept per index modulo the bar, so the best column is a downbeat
-                # index itself.
-                self._downbeat_index = int(np.argmax(combined))
+                # index itself. A new position is taken only when it clearly leads; otherwise
+                # the last decision stands (bar counts that hop around are worse than none).
+                order = np.argsort(combined)
+                best, second = float(combined[order[-1]]), float(combined[order[-2]])
+                if best > 0.0 and (best - second) / best >= c.downbeat_margin:
+                    self._downbeat_index = int(order[-1])
 
 
 class BeatClockDriver:
