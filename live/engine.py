@@ -248,6 +248,12 @@ class Engine:
         origin = self._origins.get(scene.started)
         return origin if origin is not None else self._remember_origin(scene.started)
 
+    def restart_timeline(self, scene: ActiveScene, beat: float) -> None:
+        """Start `scene`'s bar 1 at the first downbeat at or after beat count `beat` instead of
+        after its activation: a switch quantized to a bar that runs a moment late (the first
+        frame after the boundary) still makes that bar the new scene's bar 1. Render thread."""
+        self._origins[scene.started] = first_downbeat(beat, self.beat.beats_per_bar)
+
     def scene_time(self, scene: ActiveScene | None = None, dt: float = 0.0) -> SceneTime:
         """Where `scene` (default: the running one) is now on its timeline. Render thread."""
         scene = scene if scene is not None else self.scene

@@ -43,16 +43,8 @@ from live.health.registry import PartRegistry
 from live.render.hud import HudInfo, part_rows
 from live.render.outputs.timing import FramePacer, FrameReport, FrameTimes
 from live.render.video import write_png
-from live.scene import (
-    SceneError,
-    SceneSpec,
-    bundled_scene_dirs,
-    did_you_mean,
-    find_scene,
-    key_lines,
-    load_scene,
-    read_toml_file,
-)
+from live.scene import SceneError, SceneSpec, did_you_mean, find_scene
+from live.setlist import HeldSwitch, SetList, SetListCues, ShowError
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +109,6 @@ KEY_HELP = (
 )
 
 
-class ShowError(ValueError):
-    """Bad show input (set list, key map, options); the message names the file or key."""
-
-
 def parse_command(text: str) -> tuple[str, float | None]:
     """"scene.goto:3" -> ("scene.goto", 3.0). Raises ShowError for unknown commands. Any thread."""
     name, _, value = text.partition(":")
@@ -151,123 +139,7 @@ def check_keymap(keymap: Mapping[str, str]) -> dict[str, tuple[str, float | None
     return parsed
 
 
-# --------------------------------------------------------------------------------------------
-# Set lists
-
-
-def _setlist_error(file: str, message: str, line: int | None, key: str | None = None) -> SceneError:
-    return SceneError(file, key, message, line)
-
-
-@dataclass(frozen=True)
-class SetList:
-    """An ordered list of scene files to play. Any thread (immutable; loading reads files).
-
-    A set list file (``scenes/setlists/*.toml``)::
-
-        schema = 1
-        [setlist]
-        name = "friday"
-        fade = 2.0                                  # crossfade seconds (optional)
-        scenes = ["demo", "tunnel-rush", "../my/own-scene.toml"]
-
-    Scene entries are bundled scene names or paths relative to the set list file.
-    """
-
-    name: str
-    entries: tuple[Path, ...]
-    fade: float | None = None
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def label(self, index: int) -> str:
-        """Short name of an entry (its file name without the number prefix)."""
-        stem = self.entries[index].stem
-        head, _, rest = stem.partition("-")
-        return rest if head.isdigit() and rest else stem
-
-    def load(self, index: int) -> SceneSpec:
-        """Parse entry `index` (reads the file now, so an edited scene is picked up)."""
-        return load_scene(self.entries[index])
-
-    @staticmethod
-    def load_file(path: Path | str) -> SetList:
-        """Read a set list file. Raises SceneError with the file, key and line when it is wrong."""
-        file = str(path)
-        text, data = read_toml_file(path, _setlist_error, what="set list file")
-        lines = key_lines(text)
-
-        def error(key: tuple, message: str) -> SceneError:
-            return SceneError(file, ".".join(map(str, key)), message, lines.get(key))
-
-        for key in data:
-            if key not in ("schema", "setlist"):
-                raise error((key,), f"unknown key{did_you_mean(key, ['schema', 'setlist'])}; "
-                                    "allowed: schema, setlist")
-        if data.get("schema") != 1:
-            raise error(("schema",), "must be 1 (the set list format version)")
-        table = data.get("setlist")
-        if not isinstance(table, dict):
-            raise error(("setlist",), "missing [setlist] table with name and scenes")
-        for key in table:
-            if key not in ("name", "fade", "scenes"):
-                raise error(("setlist", key), f"unknown key{did_you_mean(key, ['name', 'fade', 'scenes'])}; "
-                                              "allowed: name, fade, scenes")
-        name = table.get("name", Path(file).stem)
-        if not isinstance(name, str) or not name:
-            raise error(("setlist", "name"), "must be a non-empty string")
-        fade = table.get("fade")
-        if fade is not None and (isinstance(fade, bool) or not isinstance(fade, (int, float))
-                                 or not 0.0 <= fade <= 60.0):
-            raise error(("setlist", "fade"), "must be a number of seconds from 0 to 60")
-        scenes = table.get("scenes")
-        if not isinstance(scenes, list) or not scenes or not all(isinstance(s, str) for s in scenes):
-            raise error(("setlist", "scenes"), "must be a non-empty array of scene names or paths")
-        base = Path(file).parent
-        entries = []
-        for i, entry in enumerate(scenes):
-            local = base / entry
-            try:
-                entries.append(local if local.is_file() else find_scene(entry))
-            except SceneError as exc:
-                raise error(("setlist", "scenes"), f"entry {i + 1} '{entry}': {exc.message}") from None
-        return SetList(name, tuple(entries), None if fade is None else float(fade))
-
-    @staticmethod
-    def from_args(args: Iterable[str]) -> SetList:
-        """Build the set list for `echoel run SCENE...`: scene names or files, or set list files.
-
-        With no arguments: every bundled scene numbered 010 or above (000-009 are test scenes).
-        """
-        args = list(args)
-        if not args:
-            folder = bundled_scene_dirs()[0]
-            files = sorted(p for p in folder.glob("*.toml")
-                           if p.stem[:3].isdigit() and int(p.stem[:3]) >= 10)
-            if not files:
-                raise ShowError(f"no bundled show scenes (numbered 010 and up) in {folder}")
-            return SetList("bundled scenes", tuple(files))
-        entries: list[Path] = []
-        fade = None
-        for arg in args:
-            path = Path(arg)
-            if path.suffix == ".toml" and path.is_file() and _is_setlist(path):
-                sub = SetList.load_file(path)
-                entries.extend(sub.entries)
-                fade = sub.fade if fade is None else fade
-            else:
-                entries.append(find_scene(arg))
-        name = Path(args[0]).stem if len(args) == 1 else "command line"
-        return SetList(name, tuple(entries), fade)
-
-
-def _is_setlist(path: Path) -> bool:
-    try:
-        head = path.read_text(encoding="utf-8", errors="replace")[:4096]
-    except OSError:
-        return False
-    return "[setlist]" in head
+# Set lists: live/setlist.py (SetList and ShowError are imported above for existing callers).
 
 
 # --------------------------------------------------------------------------------------------
@@ -462,6 +334,9 @@ class Show:
         self.fade = float(fade)
         self.audio = audio
         self.keymap = check_keymap(DEFAULT_KEYMAP if keymap is None else keymap)
+        # Quantized and automatic switches, entries' cue triggers, transition shaders.
+        self.cues = SetListCues(setlist, engine)
+        self.cues.check_keymap(self.keymap)
         self._snapshot_hook = snapshot
         self.snapshot_dir = Path(snapshot_dir) if snapshot_dir else Path.home() / ".local/share/echoel/snapshots"
         self.fps = float(fps)
@@ -497,6 +372,9 @@ class Show:
     def post_key(self, key: str) -> bool:
         """Queue the command bound to a key name; returns whether the key is bound. Any thread."""
         bound = self.keymap.get(key.lower())
+        if bound is None:
+            entry = self.cues.key_entry(key)  # a set-list entry's own cue key
+            bound = ("scene.goto", float(entry + 1)) if entry is not None else None
         if bound is not None:
             self._commands.append(bound)
         return bound is not None
@@ -540,6 +418,7 @@ class Show:
             except Exception as exc:  # noqa: BLE001 - closing must reach every output
                 log.warning("closing output %s: %s", getattr(out, "name", out), exc)
         self.outputs.clear()
+        self.cues.release()
         self._drop_next()
         if self.preview is not None:
             self.preview.release()
@@ -556,6 +435,8 @@ class Show:
         now = self.clock.now()
         dt = 0.0 if self._last_frame_time is None else max(0.0, now - self._last_frame_time)
         self._last_frame_time = now
+        for entry in self.cues.triggered(self.engine.signals):  # entries' cue signals (MIDI, OSC)
+            self._commands.append(("scene.goto", float(entry + 1)))
         while self._commands:
             try:
                 name, value = self._commands.popleft()
@@ -567,11 +448,18 @@ class Show:
             self.reloader.update()
         if self._quit_armed_until is not None and now > self._quit_armed_until:
             self._quit_armed_until = None
+        end = self.cues.auto_due(self.index)  # the entry's bars are over: the next one comes in
+        if end is not None:
+            self._switch_to(self.index + 1, now, skip_step=1, at_beat=end)
+        held = self.cues.due(now)  # a quantized switch whose beat, bar or phrase has come
+        if held is not None:
+            self._switch_to(held.target, now, held=held)
         self._deferred_work(now)
         if self.audio is not None:
             self.last_audio = self.audio.frame(now - self._start_time, dt)
             self.engine.set_audio_frame(self.last_audio)
         self.engine.tick()
+        self.cues.after_frame()
         if self.preview is not None:
             self.preview.render(self.last_audio)
         for out in list(self.outputs):
@@ -625,6 +513,7 @@ class Show:
             eng.freeze = (not eng.freeze) if value is None else value >= 0.5
         elif name == "master.panic":
             if value is None or value >= 0.5:
+                self.cues.cancel()
                 eng.panic()
                 log.warning("panic: cut to the safe scene (next/previous/1-9 return to the set list)")
         elif name == "master.dimmer":
@@ -678,12 +567,18 @@ class Show:
             return
         self._switch_to(target, now, skip_step=step)
 
-    def _switch_to(self, target: int, now: float, skip_step: int = 0) -> None:
-        """Crossfade to entry `target`; if it cannot be built, try the next one in `skip_step`'s
-        direction (a broken scene file never stops a set)."""
+    def _switch_to(self, target: int, now: float, skip_step: int = 0, *,
+                   held: HeldSwitch | None = None, at_beat: float | None = None) -> None:
+        """Switch to entry `target` with its transition; if it cannot be built, try the next one
+        in `skip_step`'s direction (a broken scene file never stops a set). A quantized
+        transition is held until its boundary (counted from `at_beat` when given: an automatic
+        advance), then `step` calls this again with the `held` switch, which starts at once."""
         skipped: list[str] = []
         while 0 <= target < len(self.setlist):
-            active = self._take_prepared(target)
+            if held is not None:
+                active = held.active
+            else:
+                active = self.cues.take_held(target) or self._take_prepared(target)
             if active is None:
                 try:
                     active = self.engine.prepare_scene(self.setlist.load(target))
@@ -695,14 +590,19 @@ class Show:
                         break
                     target += skip_step
                     continue
-            self.engine.activate(active, fade=self.fade)
+            if held is None and self.cues.hold(target, active, now, at_beat):
+                return  # compiled now; it starts on its beat, bar or phrase
+            fade = self.cues.begin(target, active.spec, self.fade)
+            self.engine.activate(active, fade=fade)
+            if held is not None:
+                self.engine.restart_timeline(active, held.boundary)
             self.index = target
             where = f"{target + 1}/{len(self.setlist)} {self.setlist.label(target)}"
             if skipped:
                 self.parts.degraded("show", f"{where}; entry {', '.join(skipped)} failed to load")
             else:
                 self.parts.ok("show", where)
-            self._after_switch(now, self.fade)
+            self._after_switch(now, fade)
             return
         self.parts.degraded("show", f"entry {', '.join(skipped)} failed to load; still playing "
                                     f"{self.index + 1}/{len(self.setlist)} {self.setlist.label(self.index)}")
@@ -736,6 +636,7 @@ class Show:
             target = self.index + 1
             try:
                 self._next = (target, self.engine.prepare_scene(self.setlist.load(target)))
+                self.cues.preload(target, self._next[1].spec)  # its transition shader, too
             except SceneError as exc:
                 log.error("next scene %d (%s) cannot be played: %s", target + 1,
                           self.setlist.label(target), exc)
@@ -786,12 +687,17 @@ class Show:
         eng, beat, a = self.engine, self.engine.beat, self.last_audio
         now = self.clock.now()
         name = eng.scene.spec.name if eng.scene is not None else "-"
+        # Position in the scene's bars (and phrase), and the next cue: what, when and how.
+        position = self.cues.position_text(self.index)
+        upcoming = self.cues.next_text(self.index, self.next_label, self.next_ready,
+                                       self._next[1].spec if self._next is not None else None)
         return HudInfo(
             fps=self.times.fps(), frame_ms=tuple(self.times.recent() * 1000.0),
             budget_ms=1000.0 / self.fps, bpm=beat.bpm, bar_beat=beat.bar_beat,
             beats_per_bar=beat.beats_per_bar, beat_phase=beat.beat_phase, tempo_source=beat.source,
-            scene=f"{self.index + 1}/{len(self.setlist)} {name}" if not eng.panicked else "PANIC (safe scene)",
-            next_scene=(self.next_label + ("" if self.next_ready else " (loading)")) if self.next_label else None,
+            scene=(f"{self.index + 1}/{len(self.setlist)} {name}  {position}" if not eng.panicked
+                   else "PANIC (safe scene)"),
+            next_scene=upcoming,
             fading=eng.fading,
             dimmer=eng.dimmer, blackout=eng.blackout, freeze=eng.freeze, panic=eng.panicked,
             levels=(("rms", a.rms), ("bass", a.bass), ("mid", a.mid), ("treb", a.treb)),

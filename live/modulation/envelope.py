@@ -118,7 +118,8 @@ class Envelope:
     def _advance(self, dt: float, gate: bool, bpb: int, bpm: float) -> None:
         """Move through the stages for `dt` seconds, carrying leftover time into the next one."""
         s = self.spec
-        left = dt
+        # Float residue (a level of 1e-17 left over) must not keep a segment going for a frame.
+        left = dt + 1e-12
         for _ in range(4):  # at most attack -> decay -> sustain/release -> idle in one frame
             if self.stage == ATTACK:
                 if self.level >= self.peak:  # a softer retrigger while still loud: decay from here
