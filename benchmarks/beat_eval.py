@@ -116,6 +116,13 @@ def score(reference: np.ndarray, estimate: np.ndarray, duration: float) -> dict[
     return {"F": float(f), "CMLt": float(cmlt), "AMLt": float(amlt)}
 
 
+def estimate_file(path: Path) -> np.ndarray:
+    """Our tracker's estimate for one recording: the beat times it fires while the file plays
+    through `AudioAnalysis` in 256-sample blocks (what `main` scores, and `echoel beats` prints)."""
+    audio, sr = load_audio(path, ANALYSIS_RATE)
+    return analyse_samples(to_mono(audio), sr, path=str(path)).beat_times
+
+
 def run_tracker(hops: list[BandOnsets], config: TrackerConfig, hop_s: float,
                 delay_s: float) -> np.ndarray:
     """Re-run a `BeatTracker` with `config` on recorded per-hop onset features; fired beat times."""

@@ -636,7 +636,7 @@ class BeatClockDriver:
         min_confidence: the tracker's confidence needed to take the clock over.
     """
 
-    def __init__(self, visual_offset_s: float = 0.0, min_confidence: float = 0.1) -> None:
+    def __init__(self, visual_offset_s: float = 0.0, min_confidence: float = 0.15) -> None:
         if not math.isfinite(visual_offset_s) or abs(visual_offset_s) > 1.0:
             raise ValueError(f"visual_offset_s must be within -1..1 s, got {visual_offset_s!r}")
         self.visual_offset_s = float(visual_offset_s)
