@@ -252,12 +252,15 @@ def render_contact_sheet(ctx: moderngl.Context, names: Sequence[str], tile: tupl
     in a grid after the original picture; uint8 RGB. Render thread."""
     from live.render.hud import build_font_atlas
 
-    font = build_font_atlas(11)
+    try:
+        font = build_font_atlas(11)
+    except RuntimeError:  # no Pillow: the sheet is still useful without names
+        font = None
     tiles: list[tuple[str, np.ndarray]] = [("original", to_rgb8(standard_picture(*tile, PREVIEW_TIME)))]
     for name in names:
         with EffectPreview(ctx, name, tile, moving=True) as preview:
             tiles.append((name, to_rgb8(preview.render(), background=0.5)))
-    label_h = font.cell[1] + 4
+    label_h = font.cell[1] + 4 if font is not None else 0
     gap = 6
     w, h = tile
     rows = (len(tiles) + columns - 1) // columns
@@ -266,7 +269,8 @@ def render_contact_sheet(ctx: moderngl.Context, names: Sequence[str], tile: tupl
         r, c = divmod(index, columns)
         y, x = gap + r * (h + label_h + gap), gap + c * (w + gap)
         sheet[y:y + h, x:x + w] = image
-        _draw_text(sheet, name, x + 2, y + h + 2, font, max_width=w - 4)
+        if font is not None:
+            _draw_text(sheet, name, x + 2, y + h + 2, font, max_width=w - 4)
     return sheet
 
 

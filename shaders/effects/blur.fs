@@ -17,17 +17,19 @@
 }*/
 
 // Runs on the render thread (GPU). Radii are given for a 360-line picture and scaled with the
-// output, so a layer at half scale looks the same. Each blur pass takes 9 taps along its axis,
-// spaced sigma/2 apart (sigma = radius / 2, so the radius is two standard deviations); the taps
-// fall between texels, so linear filtering averages in the texels they skip. The half-size
-// buffers halve the pixels per axis; below a radius of one output pixel the result fades back to
-// the sharp picture, which it equals at radius 0. Images and premultiplied alpha: colours are
-// blurred premultiplied so transparent pixels do not darken the edges, then divided again.
+// output, so a layer at half scale looks the same. Each blur pass takes 5 taps along its axis,
+// 0.8 sigma apart (sigma = radius / 2, so the radius is two standard deviations); the taps fall
+// between texels, so linear filtering averages in the texels they skip. The half-size buffers
+// halve the pixels per axis; below a radius of one output pixel the result fades back to the
+// sharp picture, which it equals at radius 0. Colours are blurred premultiplied, so transparent
+// pixels do not darken the edges, then divided again.
 //
 // On llvmpipe both sides of an if run (masked) even when every pixel agrees, but a loop nobody
-// needs is skipped: each pass's taps sit in a loop that runs only in that pass.
+// needs is skipped (a read inside a loop costs about twice a plain one, though): the two blur
+// passes' taps sit in loops that run only in their pass; the last pass's two reads are a plain
+// if, which the half-size passes pay for at a quarter of the pixels.
 
-const int BLUR_TAPS = 9;
+const int BLUR_TAPS = 5;
 
 vec4 premultiply(vec4 c) {
     return vec4(c.rgb * c.a, c.a);
@@ -44,14 +46,14 @@ void main() {
     int across = PASSINDEX == 0 ? BLUR_TAPS : 0;
     vec2 texelIn = 1.0 / max(IMG_SIZE(inputImage), vec2(1.0));
     for (int i = 0; i < across; i++) {
-        float k = float(i - BLUR_TAPS / 2) * 0.5;
+        float k = float(i - BLUR_TAPS / 2) * 0.8;
         float w = exp(-0.5 * k * k);
         sum += w * premultiply(textureLod(inputImage, uv + vec2(k * sigma * texelIn.x, 0.0), 0.0));
         weights += w;
     }
     int up = PASSINDEX == 1 ? BLUR_TAPS : 0;
     for (int i = 0; i < up; i++) {
-        float k = float(i - BLUR_TAPS / 2) * 0.5;
+        float k = float(i - BLUR_TAPS / 2) * 0.8;
         float w = exp(-0.5 * k * k);
         sum += w * textureLod(blurAcross, uv + vec2(0.0, k * sigma * texelIn.y), 0.0);
         weights += w;
@@ -59,9 +61,8 @@ void main() {
     vec4 blurred = sum / max(weights, 1e-4);
 
     // Pass 2: blend the blur with the sharp picture.
-    int finish = PASSINDEX == 2 ? 1 : 0;
     vec4 result = blurred;
-    for (int i = 0; i < finish; i++) {
+    if (PASSINDEX == 2) {
         vec4 sharp = textureLod(inputImage, uv, 0.0);
         vec4 soft = textureLod(blurUp, uv, 0.0);
         vec4 straightSoft = vec4(soft.rgb / max(soft.a, 1e-4), soft.a);

@@ -20,16 +20,14 @@ moving picture; the others one frame of the still picture. Audio levels and temp
 from __future__ import annotations
 
 import itertools
-import math
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from live.render.effects_catalog import EffectInfo, ParamInfo, find_effect, list_effects
-from live.render.effects_preview import EffectPreview, to_rgb8
-
-import sys
+from live.render.effects_catalog import EffectInfo, ParamInfo, list_effects
+from live.render.effects_preview import EffectPreview, standard_picture, to_rgb8
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
 from imagecmp import Tolerance, assert_image_matches  # noqa: E402
@@ -266,3 +264,176 @@ def test_every_parameter_changes_the_picture_somewhere_in_its_range(ctx, preview
         if spread < 4.0 / 255.0:
             inert.append(f"{p.name} (largest difference {spread * 255:.2f}/255)")
     assert not inert, f"{effect.name}: no visible effect of {', '.join(inert)}"
+
+
+# ---- the strobe and the flash guard ---------------------------------------------------------
+
+
+def _relative_luminance(rgb8: np.ndarray) -> float:
+    c = rgb8[..., :3].astype(np.float64) / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float((linear @ np.array([0.2126, 0.7152, 0.0722])).mean())
+
+
+def _transition_times(lum: list[float], fps: float, delta: float = 0.1, dark: float = 0.8) -> list[float]:
+    """Times of whole-screen luminance transitions (WCAG 2.3.1: a change of 0.1 or more whose
+    darker end is below 0.8), each measured from the end of the previous one."""
+    times, extreme, direction = [], lum[0], 0
+    for i, y in enumerate(lum[1:], start=1):
+        if (direction > 0 and y > extreme) or (direction < 0 and y < extreme):
+            extreme = y  # the same run goes on: the next reversal counts from its end
+            continue
+        if abs(y - extreme) >= delta and min(y, extreme) < dark:
+            times.append(i / fps)
+            direction = 1 if y > extreme else -1
+            extreme = y
+    return times
+
+
+def _max_per_window(times: list[float], window: float = 1.0) -> int:
+    return max((sum(1 for u in times if t <= u < t + window) for t in times), default=0)
+
+
+def test_strobe_is_limited_to_three_flashes_per_second_by_the_flash_guard(ctx):
+    from live.render.context import release_framebuffers
+    from live.render.safety import FlashGuard
+
+    size, fps = (64, 36), 30.0
+    dark = np.zeros((size[1], size[0], 4), np.float32)
+    dark[..., :3], dark[..., 3] = 0.08, 1.0
+    # Four flashes per beat at 120 BPM: eight a second, hard cut, full strength.
+    params = {"rate": 3, "amount": 1.0, "softness": 0.0, "duty": 0.5}
+    src = ctx.texture(size, 4, dtype="f1")
+    out = ctx.texture(size, 4, dtype="f1")
+    out_fbo = ctx.framebuffer(color_attachments=[out])
+    guard = FlashGuard(ctx, size, fps_hint=fps)
+    raw, shown = [], []
+    try:
+        with EffectPreview(ctx, "effects/strobe", size, picture=dark) as preview:
+            for i in range(int(2.5 * fps)):
+                frame = to_rgb8(preview.render(params, time=i / fps))
+                raw.append(_relative_luminance(frame))
+                rgba = np.concatenate([frame, np.full(frame.shape[:2] + (1,), 255, np.uint8)], axis=-1)
+                src.write(np.ascontiguousarray(rgba[::-1]).tobytes())
+                guard.process(src, out_fbo, 1.0 / fps)
+                data = np.frombuffer(out_fbo.read(components=4, alignment=1), np.uint8)
+                shown.append(_relative_luminance(data.reshape(size[1], size[0], 4)))
+    finally:
+        guard.release()
+        release_framebuffers(ctx, out_fbo, out, src)
+    raw_peak = _max_per_window(_transition_times(raw, fps))
+    shown_times = _transition_times(shown, fps)
+    assert raw_peak >= 12, f"the strobe itself should flash fast ({raw_peak} transitions/s)"
+    assert _max_per_window(shown_times) <= 6, "more than 3 flashes in a second got through the guard"
+    assert len(shown_times) >= 2, "the guard should damp the strobe, not freeze the picture"
+
+
+# ---- displacement by another layer ----------------------------------------------------------
+
+
+def _scene_with_map(tmp_path: Path, map_value: int) -> Path:
+    from live.render.video import write_png
+
+    write_png(tmp_path / "picture.png", to_rgb8(standard_picture(64, 36)))
+    write_png(tmp_path / "map.png", np.full((36, 64, 3), map_value, np.uint8))
+    scene = tmp_path / "displace.toml"
+    scene.write_text("""schema = 1
+[scene]
+name = "displace-by-a-layer"
+
+[[layers]]
+id = "map"
+kind = "image"
+source = "map.png"
+opacity = 0.0          # hidden: only the displacement reads it
+params = { fit = "stretch" }
+
+[[layers]]
+id = "picture"
+kind = "image"
+source = "picture.png"
+params = { fit = "stretch" }
+
+[[layers]]
+id = "shift"
+kind = "effect"
+source = "warps/displace"
+input = "map"
+params = { amount = 0.5555556, midpoint = 0.0, angle = 0.25, bass_boost = 0.0 }
+""")
+    return scene
+
+
+@pytest.mark.parametrize("map_value,shift_px", [(255, 4), (0, 0)], ids=["white-map", "black-map"])
+def test_displace_moves_the_picture_below_by_the_brightness_of_the_named_layer(tmp_path, map_value, shift_px):
+    from live.render.offline import OfflineSession
+    from live.scene import load_scene
+
+    picture = to_rgb8(standard_picture(64, 36))
+    with OfflineSession(load_scene(_scene_with_map(tmp_path, map_value)), None, fps=30, size=(64, 36)) as session:
+        out = session.step()[..., :3]
+    # A white map moves the picture up by 0.2 x 0.5556 = 1/9 of its height (4 px): the row r
+    # (from the top) shows picture row r + 4. A black map (at midpoint 0) moves nothing. The
+    # bottom rows, which look below the picture, are mirrored there and left out.
+    rows = 36 - 5
+    got = out[:rows].astype(int)
+    want = picture[shift_px:shift_px + rows].astype(int)
+    assert np.abs(got - want).max() <= 2
+
+
+# ---- catalogue, CLI and contact sheet -------------------------------------------------------
+
+
+def _effects_cli(argv: list[str]) -> int:
+    import argparse
+
+    from live.render.effects_catalog import add_parser
+
+    parser = argparse.ArgumentParser(prog="echoel")
+    add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_effects_command_lists_every_effect_with_category_and_parameter_ranges(capsys):
+    assert _effects_cli(["effects"]) == 0
+    text = capsys.readouterr().out
+    for effect in EFFECTS:
+        assert f"{effect.name}  [{effect.category}" in text
+    assert "amount         float   0..1  (default 0.4, neutral 0)  Depth (0 = off)" in text  # ripple
+    assert "edge           long    0 (Mirror), 1 (Repeat), 2 (Clamp), 3 (Transparent)" in text
+    assert text.rstrip().endswith("(use one in a scene as [[layers.fx]] shader = \"<name>\")")
+
+
+def test_effects_command_filters_and_prints_json(capsys):
+    import json
+
+    assert _effects_cli(["effects", "--category", "effect", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {e["name"] for e in listed} == {e.name for e in EFFECTS if e.category == "effect"}
+    strobe = next(e for e in listed if e["name"] == "effects/strobe")
+    assert {"name": "rate", "type": "long"}.items() <= strobe["params"][1].items()
+    assert _effects_cli(["effects", "--brief", "ripple", "warps/tunnel"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[:2] for line in lines] == [["warps/ripple", "warp"], ["warps/tunnel", "warp"]]
+
+
+def test_effects_command_names_an_unknown_effect_with_a_hint():
+    from live.render.effects_catalog import EffectCatalogError
+
+    with pytest.raises(EffectCatalogError, match="no effect named 'ripel'; did you mean 'ripple'"):
+        _effects_cli(["effects", "ripel"])
+
+
+def test_contact_sheet_shows_the_original_and_each_effect_labelled(ctx):
+    from live.render.effects_preview import SHEET_TILE, render_contact_sheet
+
+    sheet = render_contact_sheet(ctx, ["effects/invert", "warps/mirror"])
+    w, h = SHEET_TILE
+    original = sheet[6:6 + h, 6:6 + w].astype(int)
+    inverted = sheet[6:6 + h, 6 + w + 6:6 + 2 * w + 6].astype(int)
+    assert np.abs(original - to_rgb8(standard_picture(w, h, 1.3)).astype(int)).max() <= 1
+    # Invert at its defaults is the photographic negative.
+    assert np.abs(inverted - (255 - original)).max() <= 2
+    # A name is written under each tile (light text on the dark sheet).
+    assert sheet[6 + h:6 + h + 10, 6:6 + w].max() > 150
