@@ -624,8 +624,11 @@ class BeatClockDriver:
     tracker's beat count at ``now - visual_offset_s`` (negative offset: the clock runs ahead and
     visuals fire earlier, making up for projector latency), plus the performer's nudges, plus a
     whole number of beats chosen when the driver takes over (so the clock's count does not jump).
-    When the tracker knows the bars, that whole number is moved forward (never back, so no beat
-    fires twice) until the clock's bar starts fall on the tracker's downbeats.
+    With `align_bars`, once the tracker knows the bars, that whole number is moved forward (never
+    back, so no beat fires twice) until the clock's bar starts fall on the tracker's downbeats.
+    It is off by default: the downbeat estimate is weak on real music (see BENCHMARKS.md), and a
+    bar count that jumps moves every keyframe track, while the scene's own bar grid, once the
+    performer aligns it (`BeatClock.align`), stays put.
 
     While the clock's source is in `OVERRIDE_SOURCES` (tap tempo, a tempo fader) the driver leaves
     it alone; `release` hands the clock back to the tracker. Before the tracker locks, or while its
@@ -634,13 +637,16 @@ class BeatClockDriver:
     Args:
         visual_offset_s: seconds added to the beat for display; -0.05 fires flashes 50 ms early.
         min_confidence: the tracker's confidence needed to take the clock over.
+        align_bars: move the clock's bars onto the tracker's downbeats.
     """
 
-    def __init__(self, visual_offset_s: float = 0.0, min_confidence: float = 0.15) -> None:
+    def __init__(self, visual_offset_s: float = 0.0, min_confidence: float = 0.15,
+                 align_bars: bool = False) -> None:
         if not math.isfinite(visual_offset_s) or abs(visual_offset_s) > 1.0:
             raise ValueError(f"visual_offset_s must be within -1..1 s, got {visual_offset_s!r}")
         self.visual_offset_s = float(visual_offset_s)
         self.min_confidence = float(min_confidence)
+        self.align_bars = bool(align_bars)
         #: Phase offset (beats) from the performer's nudges, kept on top of the tracker's phase.
         self.user_offset_beats = 0.0
         self._whole: int | None = None  # clock count minus tracker count, whole beats
@@ -682,7 +688,7 @@ class BeatClockDriver:
                   + self.user_offset_beats)
         if self._whole is None:
             self._whole = round(clock.beat_at(now) - target)
-        if state.downbeat_index is not None:
+        if self.align_bars and state.downbeat_index is not None:
             # Clock bar start <=> tracker downbeat: whole == -downbeat_index (mod beats_per_bar).
             self._whole += (-state.downbeat_index - self._whole) % clock.beats_per_bar
         bpm = min(max(state.bpm, MIN_BPM), MAX_BPM)

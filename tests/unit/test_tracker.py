@@ -271,7 +271,7 @@ def test_a_nudge_is_kept_on_top_of_the_trackers_phase():
 
 def test_driver_waits_for_confidence_and_moves_bars_only_forward():
     clock = BeatClock(120.0)
-    driver = BeatClockDriver(min_confidence=0.3)
+    driver = BeatClockDriver(min_confidence=0.3, align_bars=True)
     assert not driver.apply(clock, locked_state(1.0, confidence=0.1), 1.0)
     assert clock.source == "scene"
     state = locked_state(1.0, next_time=1.25, downbeat_index=3)
@@ -284,6 +284,18 @@ def test_driver_waits_for_confidence_and_moves_bars_only_forward():
     assert clock.beat_at(1.0) >= before  # never backwards: no beat fires twice
     clock.update(1.0)
     assert clock.bar_beat == moved.bar_beat(1.0)
+
+
+def test_driver_leaves_the_scenes_bars_alone_unless_asked():
+    clock = BeatClock(120.0)
+    driver = BeatClockDriver()
+    driver.apply(clock, locked_state(1.0, next_time=1.25, downbeat_index=3), 1.0)
+    clock.update(1.0)
+    before = clock.bar_beat
+    assert abs(clock.beat_at(1.0) - 2.0) <= 0.5  # the clock's own count, moved by a phase only
+    driver.apply(clock, locked_state(1.1, next_time=1.25, downbeat_index=0), 1.1)
+    clock.update(1.1)
+    assert clock.bar_beat == before  # a new downbeat estimate does not move the bars
 
 
 def test_driver_rejects_an_unreasonable_offset():
