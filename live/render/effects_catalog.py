@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -252,17 +253,24 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``effects`` on the ``echoel`` sub-command parsers; returns the new parser."""
     p = subparsers.add_parser(
         "effects", help="list the bundled warps and effects with their parameters",
-        description="List every bundled warp (shaders/warps) and colour/stylise effect "
-        "(shaders/effects): category, description, and each parameter's type, range, default "
-        "and neutral value. --sheet renders a contact sheet of all of them (needs OpenGL).")
+        description=_DESCRIPTION)
+    _add_arguments(p)
+    p.set_defaults(func=cmd_effects)
+    return p
+
+
+_DESCRIPTION = ("List every bundled warp (shaders/warps) and colour/stylise effect (shaders/effects): "
+                "category, description, and each parameter's type, range, default and neutral value. "
+                "--sheet renders a contact sheet of all of them (needs OpenGL).")
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("names", nargs="*", metavar="NAME", help="only these effects (e.g. ripple, warps/tunnel)")
     p.add_argument("--category", choices=CATEGORIES, help="only warps or only effects")
     p.add_argument("--brief", action="store_true", help="one tab-separated line per effect")
     p.add_argument("--json", action="store_true", help="print the catalogue as JSON")
     p.add_argument("--sheet", metavar="PNG", help="render a contact sheet of every listed effect "
                    "applied to the standard test picture into PNG")
-    p.set_defaults(func=cmd_effects)
-    return p
 
 
 def cmd_effects(args: argparse.Namespace) -> int:
@@ -283,6 +291,23 @@ def cmd_effects(args: argparse.Namespace) -> int:
     return 0
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python -m live.render.effects_catalog``: the same as ``echoel effects`` (what the make
+    target for docs/effects.png runs). Main thread. A user error prints one line, exit 2."""
+    parser = argparse.ArgumentParser(prog="python -m live.render.effects_catalog", description=_DESCRIPTION)
+    _add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return cmd_effects(args)
+    except (EffectCatalogError, ShaderSourceError, OSError) as exc:
+        print(f"echoel effects: {exc}", file=sys.stderr)
+        return 2
+
+
 __all__ = ["CATEGORIES", "EFFECT_FOLDERS", "PHASES_TARGET", "EffectCatalogError", "EffectInfo",
            "ParamInfo", "ShaderSourceError", "add_parser", "cmd_effects", "effect_info", "find_effect",
-           "format_listing", "is_stateful", "list_effects", "persistent_targets"]
+           "format_listing", "is_stateful", "list_effects", "main", "persistent_targets"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -33,7 +33,7 @@ PREVIEW_AUDIO = {"bpm": 120.0, "rms": 0.45, "bass": 0.5, "mid": 0.35, "treb": 0.
 #: Frame rate of preview runs.
 PREVIEW_FPS = 30.0
 #: Clock time (seconds) of the last frame of a preview run.
-PREVIEW_TIME = 1.3
+PREVIEW_TIME = 1.55
 
 
 def standard_picture(width: int, height: int, t: float = 0.0) -> np.ndarray:
@@ -242,7 +242,7 @@ def to_rgb8(rgba: np.ndarray, background: float = 0.0) -> np.ndarray:
 
 
 #: Contact-sheet tile size (16:9) and columns.
-SHEET_TILE = (192, 108)
+SHEET_TILE = (160, 90)
 SHEET_COLUMNS = 8
 
 

@@ -3,7 +3,7 @@
     "CREDIT": "Echoel Live contributors",
     "ISFVSN": "2",
     "CATEGORIES": ["Effect", "Colour", "Audio reactive"],
-    "STEP_BOUND": 0.02,
+    "STEP_BOUND": 0.08,
     "INPUTS": [
         {"NAME": "inputImage", "TYPE": "image"},
         {"NAME": "amount", "TYPE": "float", "DEFAULT": 0.8, "MIN": 0.0, "MAX": 1.0, "IDENTITY": 0.0, "LABEL": "Flash strength (0 = off)"},

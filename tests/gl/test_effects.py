@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from live.render.effects_catalog import EffectInfo, ParamInfo, list_effects
-from live.render.effects_preview import EffectPreview, standard_picture, to_rgb8
+from live.render.effects_preview import PREVIEW_TIME, EffectPreview, standard_picture, to_rgb8
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
 from imagecmp import Tolerance, assert_image_matches  # noqa: E402
@@ -45,9 +45,6 @@ WITH_IDENTITY = [e for e in EFFECTS if e.identity]
 CONTEXT: dict[str, dict[str, dict]] = {
     # The dots only appear once blocks are 1.5 px or more; 8 px at 360 lines is 1.2 px here.
     "effects/pixelate": {"dots": {"params": {"cell": 32.0}}},
-    # The default preview time sits between flashes (beat phase 0.6): look during one.
-    "effects/strobe": {name: {"engine": {"beat": 2.05, "bar": 0.5125, "beat_phase": 0.05}}
-                       for name in ("amount", "rate", "duty", "softness", "colour", "mode")},
     # The edge mode only shows where the zoom looks outside the picture: zoomed out.
     "warps/zoom": {"edge": {"params": {"zoom": 0.5}}},
     # "Moving" grain differs from still grain only after the first frame.
@@ -204,7 +201,7 @@ def test_matches_golden_image(ctx, previews, effect):
 def test_identity_values_pass_the_picture_through(ctx, previews, effect):
     preview = previews(effect)
     out = run(preview, effect.identity)
-    want = preview.input_picture(1.3)
+    want = preview.input_picture(PREVIEW_TIME)
     worst = float(np.abs(out - want).max())
     assert worst <= 1.0 / 255.0, f"{effect.name} at {effect.identity}: differs by {worst * 255:.2f}/255"
 
@@ -432,7 +429,7 @@ def test_contact_sheet_shows_the_original_and_each_effect_labelled(ctx):
     w, h = SHEET_TILE
     original = sheet[6:6 + h, 6:6 + w].astype(int)
     inverted = sheet[6:6 + h, 6 + w + 6:6 + 2 * w + 6].astype(int)
-    assert np.abs(original - to_rgb8(standard_picture(w, h, 1.3)).astype(int)).max() <= 1
+    assert np.abs(original - to_rgb8(standard_picture(w, h, PREVIEW_TIME)).astype(int)).max() <= 1
     # Invert at its defaults is the photographic negative.
     assert np.abs(inverted - (255 - original)).max() <= 2
     # A name is written under each tile (light text on the dark sheet).
