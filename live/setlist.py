@@ -493,18 +493,27 @@ class SetListCues:
             self.held = None
 
     # -- starting a switch -------------------------------------------------------------------
-    def begin(self, target: int, spec: SceneSpec, default_fade: float) -> float:
+    def begin(self, target: int, spec: SceneSpec, default_fade: float,
+              boundary: float | None = None) -> float:
         """Set the engine up for the switch to `target` and return its fade in seconds.
 
         A wipe, a shader transition or an eased crossfade goes on ``engine.transition``; a
         transition shader that cannot be built falls back to the plain crossfade (reported).
+        A held switch passes its `boundary` (a beat count): the frame that starts it comes a
+        moment after the boundary, so the fade is shortened by that much and still ends on the
+        beat its length says.
         """
         transition = self.setlist.transition_for(target, spec)
         self._set_renderer(None)
         if transition is None:
             return default_fade
         beat = self.engine.beat
-        seconds = transition.seconds(beat.bpm, beat.beats_per_bar)
+        # The tempo once the switch is made: a scene-set tempo changes to the new scene's.
+        bpm = spec.bpm if beat.source == "scene" else beat.bpm
+        seconds = transition.seconds(bpm, spec.beats_per_bar)
+        if boundary is not None and seconds > 0.0:
+            late = self.engine.clock.now() - beat.time_of_beat(boundary)
+            seconds = max(seconds - max(late, 0.0), 1e-3)
         if seconds > 0.0 and transition.shader_name is not None:
             self._set_renderer(self.renderer(transition))
         return seconds

@@ -592,7 +592,8 @@ class Show:
                     continue
             if held is None and self.cues.hold(target, active, now, at_beat):
                 return  # compiled now; it starts on its beat, bar or phrase
-            fade = self.cues.begin(target, active.spec, self.fade)
+            fade = self.cues.begin(target, active.spec, self.fade,
+                                   held.boundary if held is not None else None)
             self.engine.activate(active, fade=fade)
             if held is not None:
                 self.engine.restart_timeline(active, held.boundary)

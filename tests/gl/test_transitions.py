@@ -171,13 +171,15 @@ def test_a_cue_quantized_to_the_bar_starts_on_the_next_bar(make_show, tmp_path, 
     # One beat into the two-beat wipe the incoming scene covers the right half.
     while beat.beat < bar + 1.0:
         picture = frame(show)
-    progress = (show.clock.now() - t_switch) / (2 * 60.0 / bpm)
+    # The fade started a moment after the bar and was shortened by that much, so that it ends
+    # exactly two beats after the bar.
+    progress = (show.clock.now() - t_switch) / (t_bar + 2 * 60.0 / bpm - t_switch)
     mask = wipe_mask(SIZE, progress, 180.0, 0.05)
     expected = np.stack([1.0 - mask, np.zeros_like(mask), mask], axis=-1)
     np.testing.assert_allclose(picture, expected, atol=2 / 255)
     while show.engine.fading:
         frame(show)
-    assert show.clock.now() - t_switch == pytest.approx(2 * 60.0 / bpm, abs=1.0 / FPS + 1e-9)
+    assert -1e-9 <= show.clock.now() - (t_bar + 2 * 60.0 / bpm) < 1.0 / FPS + 1e-9
     np.testing.assert_allclose(frame(show), np.broadcast_to(BLUE, (*SIZE[::-1], 3)), atol=1 / 255)
     assert getattr(show.engine, "transition", None) is None   # taken off after the fade
 
