@@ -2,12 +2,18 @@
 
 Data flow (ARCHITECTURE.md "Data flow")::
 
-    rtmidi callback thread ─► bounded deque (drop oldest, counted) ─► render thread: drain()
+    MIDI system thread (JACK process / ALSA seq) ─► rtmidi's queue per port (C++, no Python)
+        ─► render thread: MidiInput.drain() polls every port, stamps each message
         ─► MidiParser (per port: running status, realtime bytes, SysEx, truncation)
         ─► MidiDecoder ─► SignalBus: midi.cc.<ch>.<cc>, midi.note.<ch>.<note>, midi.bend.<ch>,
                                       midi.program.<ch> (and the midi.<alias>.… twins)
                        ─► clock listeners (MIDI clock, start/stop/continue, song position)
                        ─► learn listeners (live.control.learn)
+
+rtmidi's own queue plays the part of the bounded event queue: a Python callback would run in
+JACK's real-time thread and wait there for the interpreter lock, and on a loaded machine JACK
+then skips the client's cycles and messages are lost (measured: 8 of 288 clock pulses, and
+100 ms of added latency). Messages keep rtmidi's timestamps (see `_Stamper`).
 
 Values on the bus: CC 0..1 (value / 127, or 14-bit (MSB * 128 + LSB) / 16383 where a binding
 declares ``bits = 14``); note velocity / 127 on note on and 0 on note off; pitch bend 0..1 with
@@ -21,13 +27,14 @@ case-insensitive), each with an optional alias (so ``midi.apc40.cc.1.48`` exists
 programs can connect to. A background thread rescans the port list every `rescan_s` seconds, so
 devices plugged in or out during a show are picked up without a restart.
 
-Bad input never kills the input: SysEx (floods included) is counted and dropped in the callback
-before it can push real messages out of the queue; truncated messages, stray data bytes and
-out-of-range values are counted; each cause is logged once (`MidiStats`).
+Bad input never kills the input: SysEx (floods included) is counted and dropped unparsed;
+truncated messages, stray data bytes and out-of-range values are counted; each cause is
+logged once (`MidiStats`). Injected bytes (`MidiInput.inject`, for tests and bridges) go
+through a bounded deque that drops the oldest and counts it.
 
-Threads: `MidiInput._on_message` runs on rtmidi's callback threads and only appends to the deque;
-the scanner thread opens and closes ports; `drain` and everything it calls run on the render
-thread. `MidiParser` and `MidiDecoder` are plain objects used by one thread at a time.
+Threads: the scanner thread opens ports and swaps the port dictionary; `drain` and everything
+it calls run on the render thread; `inject` any thread. `MidiParser` and `MidiDecoder` are
+plain objects used by one thread at a time.
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ log = logging.getLogger(__name__)
 
 #: The name of the virtual input port (and of the engine's MIDI client).
 ENGINE_PORT_NAME = "Echoel Live"
-#: Events waiting for the render thread; the oldest is dropped when full.
+#: Messages each input port keeps for the render thread (rtmidi's queue), and injected events.
 QUEUE_SIZE = 8192
 #: Seconds between port rescans (hot-plug).
 RESCAN_S = 2.0
@@ -96,13 +103,13 @@ class MidiMessage:
 class MidiStats:
     """Counters of everything unusual, and the causes already logged (each cause once).
 
-    Written by the render thread (parser causes) and the callback threads (`dropped`, `sysex`):
-    plain integer increments, read anywhere as approximate figures.
+    Written by the render thread (and `inject`'s callers for `dropped`/`sysex`): plain integer
+    increments, read anywhere.
     """
 
     messages: int = 0
-    dropped: int = 0          # queue overflow: the oldest events were discarded
-    sysex: int = 0            # SysEx messages dropped (never queued)
+    dropped: int = 0          # injection queue overflow: the oldest events were discarded
+    sysex: int = 0            # SysEx messages counted and dropped unparsed
     truncated: int = 0        # a status byte arrived before the data bytes were complete
     stray_data: int = 0       # data bytes without a status (no running status to use)
     stray_eox: int = 0        # 0xF7 outside a SysEx
@@ -365,17 +372,60 @@ def check_alias(alias: str) -> str:
     return alias
 
 
+class _Stamper:
+    """Turns rtmidi's per-port delta times into times on the engine clock (render thread).
+
+    rtmidi stamps every message in its own input thread (JACK's process thread) and reports the
+    time since the previous message. Summed, these deltas give each message's time up to a
+    constant; that constant is the smallest (poll time - summed deltas) seen so far, because a
+    message can never be polled before it arrived. So the stamps keep rtmidi's precision and do
+    not depend on when the render thread polls; they never lie in the future.
+    """
+
+    #: How fast the offset may creep upwards (s per s), to follow a slow drift between the
+    #: MIDI system's clock and the engine clock.
+    CREEP = 1e-4
+
+    def __init__(self) -> None:
+        self.cum = 0.0
+        self.offset: float | None = None
+
+    def stamp(self, delta: float, now: float) -> float:
+        self.cum += max(0.0, float(delta))
+        candidate = now - self.cum
+        if self.offset is None or candidate < self.offset:
+            self.offset = candidate
+        else:
+            self.offset = min(candidate, self.offset + self.CREEP * max(0.0, float(delta)))
+        return self.offset + self.cum
+
+
+class _Port:
+    """One open rtmidi input (a device port or the virtual port) and its bookkeeping."""
+
+    def __init__(self, key: int, name: str, alias: str | None, midi_in) -> None:
+        self.key, self.name, self.alias, self.midi_in = key, name, alias, midi_in
+        self.parser: MidiParser | None = None
+        self.stamper = _Stamper()
+
+
 class MidiInput:
-    """The engine's MIDI input: ports, the virtual port, hot-plug, the event queue.
+    """The engine's MIDI input: ports, the virtual port, hot-plug, polling into the bus.
+
+    rtmidi queues each port's messages in its own input thread (JACK's process thread, or the
+    ALSA sequencer thread) without touching Python; `drain` polls those queues once per frame on
+    the render thread. No Python callback runs in the MIDI system's real-time thread, so a busy
+    interpreter can never make the MIDI system miss its deadline and drop messages.
 
     Args:
-        clock: stamps each event on arrival (callback thread; must be thread-safe to read).
+        clock: the engine clock (read on the render thread when polling).
         rules: which ports to open and their aliases, first match wins; default: every port.
         virtual_name: name of the virtual input port ("" for none).
         api: "alsa", "jack" or "auto" (the first that works, ALSA first).
         rescan_s: seconds between rescans of the port list.
         parts: where the "midi" part state is reported.
-        queue_size: events kept for the render thread; the oldest is dropped beyond that.
+        queue_size: messages each port keeps for the render thread (rtmidi's queue); beyond it
+            rtmidi drops the newest, so it is sized for a few frames of a heavy stream.
     """
 
     def __init__(self, clock: Clock, rules: Iterable[PortRule] = (PortRule("*"),), *,
@@ -391,78 +441,98 @@ class MidiInput:
         self.api = api
         self.rescan_s = float(rescan_s)
         self.parts = parts
+        self.queue_size = int(queue_size)
         self.stats = MidiStats()
         self.decoder = MidiDecoder(stats=self.stats)
-        self._queue: collections.deque = collections.deque(maxlen=int(queue_size))
-        self._aliases: dict[int, str | None] = {}     # port key -> alias
-        self._names: dict[int, str] = {}              # port key -> port name
-        self._parsers: dict[int, MidiParser] = {}     # render thread only
-        self._open: dict[str, tuple[int, object]] = {}  # port name -> (key, rtmidi.MidiIn)
-        self._virtual = None
-        self._missing: set[str] = set()               # ports that vanished and have not returned
+        # Injected bytes (tests, bridges): a bounded deque, oldest dropped and counted.
+        self._queue: collections.deque = collections.deque(maxlen=self.queue_size)
+        self._injected: dict[int, _Port] = {}
+        # Device ports by name and the virtual port; the scanner thread replaces these
+        # dictionaries whole, so the render thread always iterates over a consistent one.
+        self._ports: dict[str, _Port] = {}
+        self._virtual: _Port | None = None
+        self._retired: list[tuple[int, _Port]] = []  # (drain count when retired, port)
+        self._drains = 0
+        self._missing: set[str] = set()  # ports that vanished and have not returned
         self._next_key = 1
         self._api_id: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # scanner vs stop(): never taken by callbacks or drain
+        self._lock = threading.Lock()  # scanner vs stop(); never taken by drain
 
-    # -- callback thread ----------------------------------------------------------------------
-    def _callback_for(self, key: int) -> Callable:
-        queue, clock, stats = self._queue, self.clock, self.stats
-        maxlen = queue.maxlen
-
-        def on_message(event, _data=None) -> None:
-            # rtmidi callback thread: stamp, enqueue, nothing else (no logging, no locks).
-            message = event[0]
-            if message and message[0] == SYSEX:
-                stats.sysex += 1  # never queued: a SysEx flood cannot push real messages out
-                return
-            if len(queue) >= maxlen:
-                stats.dropped += 1
-            queue.append((key, clock.now(), message))
-
-        return on_message
-
+    # -- injection (any thread) -----------------------------------------------------------------
     def inject(self, data: Iterable[int], alias: str | None = None, t: float | None = None) -> None:
-        """Queue raw bytes as if a port called `alias` had sent them (tests, the OSC bridge).
+        """Queue raw bytes as if a port called `alias` had sent them at time `t` (default: now).
 
-        Any thread; goes through the same queue and parser as port input.
+        Any thread; goes through the same parser and decoder as port input. A SysEx is counted
+        and dropped here, as for ports.
         """
-        key = -1 if alias is None else -2 - abs(hash(alias)) % 1_000_000
-        self._aliases.setdefault(key, alias)
-        self._names.setdefault(key, f"injected:{alias}")
-        self._callback_for(key)(([*data], 0.0))
-        if t is not None:
-            k, _, msg = self._queue.pop()
-            self._queue.append((k, t, msg))
+        data = [*data]
+        if data and data[0] == SYSEX:
+            self.stats.sysex += 1
+            return
+        queue = self._queue
+        if len(queue) >= queue.maxlen:
+            self.stats.dropped += 1
+        queue.append((alias, self.clock.now() if t is None else t, data))
 
     # -- render thread --------------------------------------------------------------------------
     def drain(self, bus: SignalBus, limit: int | None = None) -> int:
-        """Parse and publish every queued event (at most `limit`); returns how many. Render thread."""
+        """Poll every port and the injection queue; parse and publish. Returns the number of
+        messages handled (at most `limit` per port). Render thread."""
         decoder = self.decoder
         decoder.begin_frame(bus)
-        queue, n = self._queue, 0
+        n = 0
+        now = self.clock.now()
+        ports = list(self._ports.values())
+        if self._virtual is not None:
+            ports.append(self._virtual)
+        for port in ports:
+            midi_in = port.midi_in
+            handled = 0
+            while limit is None or handled < limit:
+                try:
+                    event = midi_in.get_message()
+                except Exception as exc:  # noqa: BLE001 - a port closing under us
+                    self.stats.note("out_of_range", f"reading {port.name}: {exc}")
+                    break
+                if event is None:
+                    break
+                handled += 1
+                message, delta = event
+                t = port.stamper.stamp(delta, now)
+                if message and message[0] == SYSEX:
+                    self.stats.sysex += 1  # counted, never parsed: floods cost nothing more
+                    continue
+                self._handle(port, message, t)
+            n += handled
+        queue = self._queue
         while queue and (limit is None or n < limit):
             try:
-                key, t, data = queue.popleft()
+                alias, t, data = queue.popleft()
             except IndexError:
                 break
             n += 1
-            parser = self._parsers.get(key)
-            if parser is None:
-                parser = self._parsers[key] = MidiParser(self.stats)
-            alias = self._aliases.get(key)
-            try:
-                for msg in parser.feed(data):
-                    decoder.handle(msg, t, alias)
-            except Exception as exc:  # noqa: BLE001 - a bad message never stops the input
-                self.stats.note("out_of_range", f"{type(exc).__name__}: {exc}")
+            port = self._injected.get(hash(alias))
+            if port is None:
+                port = self._injected[hash(alias)] = _Port(-1, f"injected:{alias}", alias, None)
+            self._handle(port, data, t)
         decoder.end_frame()
+        self._drains += 1
         return n
+
+    def _handle(self, port: _Port, data, t: float) -> None:
+        if port.parser is None:
+            port.parser = MidiParser(self.stats)
+        try:
+            for msg in port.parser.feed(data):
+                self.decoder.handle(msg, t, port.alias)
+        except Exception as exc:  # noqa: BLE001 - a bad message never stops the input
+            self.stats.note("out_of_range", f"{type(exc).__name__}: {exc}")
 
     @property
     def pending(self) -> int:
-        """Events waiting in the queue."""
+        """Injected events waiting for the next drain."""
         return len(self._queue)
 
     # -- ports ------------------------------------------------------------------------------------
@@ -477,21 +547,21 @@ class MidiInput:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop rescanning and close every port. Main/render thread."""
+        """Stop rescanning and close every port. Main/render thread (not during a drain)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
         with self._lock:
-            for name in list(self._open):
-                self._close(name)
-            if self._virtual is not None:
-                _safe_close(self._virtual)
-                self._virtual = None
+            ports, self._ports = self._ports, {}
+            virtual, self._virtual = self._virtual, None
+            for port in [*ports.values(), *(p for _, p in self._retired)] + ([virtual] if virtual else []):
+                _safe_close(port.midi_in)
+            self._retired.clear()
 
     @property
     def port_names(self) -> list[str]:
-        """Names of the hardware/software ports open now (not the virtual port)."""
-        return sorted(self._open)
+        """Names of the device ports open now (not the virtual port)."""
+        return sorted(self._ports)
 
     def _scan_loop(self) -> None:
         while not self._stop.wait(self.rescan_s):
@@ -528,25 +598,29 @@ class MidiInput:
                 self._scan_locked()
             except MidiError as exc:
                 self._report("failed", str(exc))
-                self.stats.logged.add("no-system")
             except Exception as exc:  # noqa: BLE001 - the scanner must survive anything
                 self._report("degraded", f"port scan failed: {type(exc).__name__}: {exc}")
+
+    def _new_midi_in(self, api: int):
+        rtmidi = _rtmidi()
+        midi_in = rtmidi.MidiIn(api, name=ENGINE_PORT_NAME, queue_size_limit=self.queue_size)
+        # SysEx is let through so it can be counted (and dropped unparsed in drain).
+        midi_in.ignore_types(sysex=False, timing=False, active_sense=True)
+        return midi_in
 
     def _scan_locked(self) -> None:
         rtmidi = _rtmidi()
         api = self._choose_api()
         if self._virtual is None and self.virtual_name:
-            virtual = rtmidi.MidiIn(api, name=self.virtual_name)
-            virtual.ignore_types(sysex=True, timing=False, active_sense=True)
-            key = self._new_key(None, f"virtual:{self.virtual_name}")
-            virtual.set_callback(self._callback_for(key))
-            virtual.open_virtual_port(self.virtual_name)
-            self._virtual = virtual
+            midi_in = self._new_midi_in(api)
+            midi_in.open_virtual_port(self.virtual_name)
+            self._virtual = _Port(self._take_key(), f"virtual:{self.virtual_name}", None, midi_in)
         lister = rtmidi.MidiIn(api, name=ENGINE_PORT_NAME)
         try:
             names = lister.get_ports()
         finally:
             lister.delete()
+        ports = dict(self._ports)
         present = set()
         for index, name in enumerate(names):
             if self.virtual_name and self.virtual_name in name:
@@ -555,47 +629,56 @@ class MidiInput:
             if rule is None:
                 continue
             present.add(name)
-            if name not in self._open:
-                self._open_port(api, index, name, rule.alias)
-        for name in [n for n in self._open if n not in present]:
+            if name not in ports:
+                port = self._open_port(api, index, name, rule.alias)
+                if port is not None:
+                    ports[name] = port
+        gone = [n for n in ports if n not in present]
+        for name in gone:
             log.warning("MIDI port gone (unplugged?): %s; its signals keep their last values", name)
-            self._close(name)
+            self._retired.append((self._drains, ports.pop(name)))
             self._missing.add(name)
+        self._ports = ports  # swapped whole: drain sees the old or the new dictionary
+        self._close_retired()
         self._missing -= present
-        opened = ", ".join(f"{n} ({self._aliases[k]})" if self._aliases[k] else n
-                           for n, (k, _) in sorted(self._open.items()))
-        text = (f"{len(self._open)} port(s){': ' + opened if opened else ''}"
+        opened = ", ".join(f"{n} ({p.alias})" if p.alias else n for n, p in sorted(ports.items()))
+        text = (f"{len(ports)} port(s){': ' + opened if opened else ''}"
                 f"{'; virtual ' + repr(self.virtual_name) if self._virtual else ''}")
         if self._missing:
             self._report("degraded", f"gone: {', '.join(sorted(self._missing))}; {text}")
         else:
             self._report("ok", text)
 
-    def _new_key(self, alias: str | None, name: str) -> int:
+    def _close_retired(self) -> None:
+        """Close ports taken out of the dictionary once drain can no longer be using them: two
+        drains later, or at the next scan when no drain is running at all."""
+        keep = []
+        for when, port in self._retired:
+            if self._drains >= when + 2 or self._drains == when:
+                _safe_close(port.midi_in)
+            else:
+                keep.append((when, port))
+        self._retired = keep
+
+    def _take_key(self) -> int:
         key = self._next_key
         self._next_key += 1
-        self._aliases[key] = alias
-        self._names[key] = name
         return key
 
-    def _open_port(self, api: int, index: int, name: str, alias: str | None) -> None:
-        rtmidi = _rtmidi()
-        port = rtmidi.MidiIn(api, name=ENGINE_PORT_NAME)
+    def _open_port(self, api: int, index: int, name: str, alias: str | None) -> _Port | None:
         try:
-            port.ignore_types(sysex=True, timing=False, active_sense=True)
-            key = self._new_key(alias, name)
-            port.set_callback(self._callback_for(key))
-            port.open_port(index, f"in {alias or index}")
-        except Exception as exc:  # noqa: BLE001 - a port that cannot open is skipped, reported
-            _safe_close(port)
+            midi_in = self._new_midi_in(api)
+        except Exception as exc:  # noqa: BLE001
             log.warning("MIDI port %s cannot be opened: %s", name, exc)
-            return
-        self._open[name] = (key, port)
+            return None
+        try:
+            midi_in.open_port(index, f"in {alias or index}")
+        except Exception as exc:  # noqa: BLE001 - a port that cannot open is skipped, reported
+            _safe_close(midi_in)
+            log.warning("MIDI port %s cannot be opened: %s", name, exc)
+            return None
         log.info("MIDI port opened: %s%s", name, f" as '{alias}'" if alias else "")
-
-    def _close(self, name: str) -> None:
-        key, port = self._open.pop(name)
-        _safe_close(port)
+        return _Port(self._take_key(), name, alias, midi_in)
 
     def _report(self, state: str, reason: str) -> None:
         if self.parts is not None:
@@ -603,10 +686,7 @@ class MidiInput:
 
 
 def _safe_close(port) -> None:
-    try:
-        port.cancel_callback()
-    except Exception:  # noqa: BLE001 - closing a port whose device vanished may fail
-        pass
+    """Close an rtmidi port object, whatever state its device is in."""
     try:
         port.close_port()
         port.delete()
