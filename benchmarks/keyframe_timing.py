@@ -33,13 +33,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import print_table, target, write_result  # noqa: E402
-from live.clock import ManualClock  # noqa: E402
-from live.engine import Engine  # noqa: E402
-from live.render.context import create_headless_context, renderer_name  # noqa: E402
-from live.modulation.timeline import parse_transition  # noqa: E402
-from live.setlist import EntryOptions, SetList  # noqa: E402
-from live.show import Show  # noqa: E402
+from benchmarks._common import print_table, target, write_result
+from live.clock import ManualClock
+from live.engine import Engine
+from live.modulation.timeline import parse_transition
+from live.render.context import create_headless_context, renderer_name
+from live.setlist import EntryOptions, SetList
+from live.show import Show
 
 FPS = 60.0
 FRAME_MS = 1000.0 / FPS

@@ -54,12 +54,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from live.modulation.transforms import TRANSFORM_KEYS, TransformError, TransformSpec, parse_transform
 from live.modulation.envelope import ENVELOPE_KEYS, EnvelopeSpec, parse_envelope
 from live.modulation.keyframes import TRACK_KEYS, TrackSpec, parse_track
 from live.modulation.lfo import LFO_KEYS, LfoSpec, implicit_lfo, parse_lfo
 from live.modulation.sequence import SEQUENCE_KEYS, SequenceSpec, parse_sequence
 from live.modulation.timeline import TimeSpecError, TransitionSpec, parse_transition
+from live.modulation.transforms import (
+    TRANSFORM_KEYS,
+    TransformError,
+    TransformSpec,
+    parse_transform,
+)
 
 BLEND_MODES = (
     "normal", "add", "screen", "multiply", "overlay", "difference", "lighten", "darken",

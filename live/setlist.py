@@ -530,7 +530,9 @@ class SetListCues:
         if key in self._failed:
             return None
         try:
-            from live.render.program import TransitionRenderer  # GL code: only when needed
+            from live.render.program import (
+                TransitionRenderer,  # GL code: only when needed
+            )
 
             shader = self.engine.shaders.get(name)
             renderer: Any = TransitionRenderer(self.engine.ctx, shader, transition.shader_params)

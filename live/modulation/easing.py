@@ -38,7 +38,7 @@ class EasingError(ValueError):
 
 
 def _clamp(x: float) -> float:
-    return 0.0 if x <= 0.0 else 1.0 if x >= 1.0 else x
+    return 0.0 if x <= 0.0 else min(1.0, x)
 
 
 # -- the "in" shapes (slow start); the other forms are derived from these ---------------------
@@ -119,6 +119,11 @@ _IN_SHAPES: dict[str, Easing] = {
 }
 
 
+def _clamped(f: Easing) -> Easing:
+    """`f` holding its end values outside 0..1 (a segment never extrapolates)."""
+    return lambda x: f(_clamp(x))
+
+
 def _build() -> dict[str, Easing]:
     table: dict[str, Easing] = {"linear": linear, "step": step}
     for name, f_in in _IN_SHAPES.items():
@@ -126,7 +131,7 @@ def _build() -> dict[str, Easing]:
         # add rounding, so use it directly.
         f_out = _bounce_out if name == "bounce" else _out_of(f_in)
         for suffix, f in (("in", f_in), ("out", f_out), ("in_out", _in_out_of(f_in))):
-            table[f"{name}_{suffix}"] = (lambda g: lambda x: g(_clamp(x)))(f)
+            table[f"{name}_{suffix}"] = _clamped(f)
     return table
 
 
@@ -144,7 +149,9 @@ def get_easing(name: str) -> Easing:
     """
     f = EASINGS.get(name) if isinstance(name, str) else None
     if f is None:
-        from live.scene import did_you_mean  # late import: live.scene imports the modulation models
+        from live.scene import (
+            did_you_mean,  # late import: live.scene imports the modulation models
+        )
 
         hint = did_you_mean(name, EASING_NAMES) if isinstance(name, str) else ""
         raise EasingError(f"unknown easing {name!r}{hint}; allowed: {', '.join(EASING_NAMES)}")

@@ -46,6 +46,10 @@ ENVELOPE_KEYS = ("id", "trigger", "attack", "decay", "sustain", "release", "hold
                  "velocity")
 #: Longest attack, decay, release or hold, in seconds or beats.
 MAX_TIME = 600.0
+DEFAULT_ATTACK = Duration(0.01, "s")
+DEFAULT_DECAY = Duration(0.2, "s")
+DEFAULT_RELEASE = Duration(0.2, "s")
+NO_HOLD = Duration(0.0, "s")
 #: Stages of an envelope (for tests and the HUD).
 IDLE, ATTACK, DECAY, SUSTAIN, RELEASE = "idle", "attack", "decay", "sustain", "release"
 
@@ -65,11 +69,11 @@ class EnvelopeSpec:
 
     id: str
     trigger: str
-    attack: Duration = Duration(0.01, "s")
-    decay: Duration = Duration(0.2, "s")
+    attack: Duration = DEFAULT_ATTACK
+    decay: Duration = DEFAULT_DECAY
     sustain: float = 0.0
-    release: Duration = Duration(0.2, "s")
-    hold: Duration = Duration(0.0, "s")
+    release: Duration = DEFAULT_RELEASE
+    hold: Duration = NO_HOLD
     threshold: float = 0.0
     velocity: bool = False
 

@@ -58,6 +58,8 @@ MIN_HZ = 0.001
 #: Longest musical period, in bars (or beats).
 MAX_PERIOD = 1024.0
 MAX_SEED = 2**31 - 1
+#: The default rate: one cycle per beat.
+ONE_BEAT = Duration(1.0, "beat")
 _IMPLICIT_RATE_RE = re.compile(r"^([1-9][0-9]{0,3})(beat|bar|hz)$")
 
 
@@ -77,7 +79,7 @@ class LfoSpec:
 
     id: str
     shape: str = "sine"
-    rate: Duration = Duration(1.0, "beat")
+    rate: Duration = ONE_BEAT
     phase: float = 0.0
     duty: float = 0.5
     retrigger: str = "none"
@@ -184,7 +186,7 @@ def parse_lfo(table: dict[str, Any]) -> LfoSpec:
         shown = repr(shape) if isinstance(shape, str) else describe(shape)
         raise TimeSpecError(("shape",), f"unknown LFO shape {shown}{close_match(shape, SHAPES)}; "
                                         f"allowed: {', '.join(SHAPES)}")
-    rate = Duration(1.0, "beat")
+    rate = ONE_BEAT
     if "rate" in table:
         try:
             rate = parse_rate(table["rate"])

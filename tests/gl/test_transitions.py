@@ -122,7 +122,6 @@ def test_wipe_matches_its_geometry(ctx, angle, softness, progress):
     if softness == 0.0 and 0.0 < progress < 1.0:
         # A hard edge: every pixel is one scene or the other; a pixel centre that lies within
         # float noise of the edge may go either way.
-        w, h = SIZE
         near = np.abs(wipe_mask(SIZE, progress + 1e-4, angle, 0) - wipe_mask(SIZE, progress - 1e-4, angle, 0)) > 0
         assert (np.abs(got - expected).max(axis=-1)[~near] <= 1.5 / 255).all()
         assert 0.0 < mask.mean() < 1.0
@@ -162,7 +161,7 @@ def test_a_cue_quantized_to_the_bar_starts_on_the_next_bar(make_show, tmp_path, 
     assert show.engine.scene.spec.name == "red" and show.cues.held is not None
     origin = show.engine.timeline_origin()
     bar = origin + 4 * np.ceil((cue_beat - origin) / 4)
-    t_switch, beat_switch = switch_frame(show, "blue")
+    t_switch, _ = switch_frame(show, "blue")
     t_bar = beat.time_of_beat(bar)
     assert -1e-9 <= t_switch - t_bar < 1.0 / FPS + 1e-9, (t_switch, t_bar)
     assert show.engine.fading

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from live.modulation.envelope import ATTACK, IDLE, RELEASE, SUSTAIN, Envelope, parse_envelope
+from live.modulation.envelope import (
+    ATTACK,
+    IDLE,
+    RELEASE,
+    SUSTAIN,
+    Envelope,
+    parse_envelope,
+)
 from live.modulation.signals import SignalBus
 from live.modulation.timeline import SceneTime, TimeSpecError
 
