@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     from live.audio.analysis_cli import add_parser as add_analysis_parser
     from live.audio.cli import add_parser as add_audio_parser
     from live.check import add_check_parser
+    from live.control.companion_sim import add_parser as add_companion_parser
+    from live.render.importer import add_parser as add_import_parser
     from live.render.validate import add_parser as add_validate_parser
     from live.show import add_live_arguments, add_run_parser
 
@@ -84,8 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audio_parser(sub)
     add_analysis_parser(sub)
     add_validate_parser(sub)
-    from live.render.importer import add_parser as add_import_parser
-
+    add_companion_parser(sub)
     add_import_parser(sub)
     try:
         from live.gen.cli import add_parser as add_gen_parser

@@ -786,6 +786,7 @@ def add_live_arguments(p: argparse.ArgumentParser) -> None:
              "bottom-right and bottom-left corners land, 0..1 of the window")
     add("--no-operator", action="store_true", help="no operator monitor window")
     add("--record", metavar="OUT.mp4", help="with windows: also record the program output (with the audio)")
+    add("--no-osc", action="store_true", help="do not listen for OSC (nor serve OSCQuery)")
     add("--no-flash-guard", action="store_true",
         help="switch the photosensitivity flash guard off for this show (it is on by default)")
 
@@ -823,7 +824,8 @@ def live_options(args: argparse.Namespace, setlist: SetList, default_video: Path
                        sheet=Path(args.sheet) if getattr(args, "sheet", None) else None,
                        record=Path(args.record) if getattr(args, "record", None) else None,
                        program=program, operator=not getattr(args, "no_operator", False),
-                       flash_guard=not getattr(args, "no_flash_guard", False))
+                       flash_guard=not getattr(args, "no_flash_guard", False),
+                       osc=not getattr(args, "no_osc", False), config=getattr(args, "config", None))
 
 
 def cmd_run(args: argparse.Namespace) -> int:

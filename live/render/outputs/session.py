@@ -66,6 +66,8 @@ class LiveOptions:
         operator: open the operator monitor.
         flash_guard: limit flashes on the program output (on by default; off logs a warning).
         hot_reload: watch the running scene and its shaders and reload them when saved.
+        osc: listen for OSC (and serve OSCQuery) as the configuration says.
+        config: the configuration file given on the command line (None: the usual search).
         snapshots: folder for snapshots (None: ~/.local/share/echoel/snapshots).
         shader_roots: shader folders (None: the defaults).
     """
@@ -85,6 +87,8 @@ class LiveOptions:
     snapshots: Path | None = None
     shader_roots: list[Path] | None = None
     hot_reload: bool = True
+    osc: bool = True
+    config: str | None = None
 
 
 @dataclass
@@ -282,6 +286,7 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
     engine: Engine | None = None
     show: Show | None = None
     reloader = None
+    osc = None
     recording: RecordingOutput | None = None
     sheet: ContactSheet | None = None
     duration = options.duration
@@ -346,12 +351,20 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
         show.start()
         if reloader is not None:
             reloader.start()
+        # Inputs polled once per frame before the engine ticks (render thread).
+        pollers: list[Callable[[], None]] = []
+        if host is not None:
+            pollers.append(lambda: poll_windows(host, show))
+        if options.osc:
+            osc = _osc_services(engine, options, show, parts)
+            if osc is not None:
+                pollers.append(osc.poll)
         if on_show is not None:
             on_show(show)
         previous = install_sigint(show)
         try:
             frames = show.run(duration=duration, pacer=FramePacer(clock, options.fps),
-                              poll=(lambda: poll_windows(host, show)) if host is not None else None)
+                              poll=(lambda: [poll() for poll in pollers]) if pollers else None)
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
@@ -370,6 +383,8 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
         report.errors += snapshots.errors
         return report
     finally:
+        if osc is not None:
+            osc.close()
         if reloader is not None:
             reloader.stop()
         if show is not None:
@@ -384,6 +399,26 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
             host.close()
         else:
             ctx.release()
+
+
+def _osc_services(engine: Engine, options: LiveOptions, show: Show, parts: PartRegistry):
+    """OSC in/out, OSCQuery and the companion app's bio signals; None when they cannot start
+    (a port in use...): the show goes on without them and the part registry says why."""
+    from live.config import load_config
+    from live.control.osc import OscError
+    from live.control.osc_service import OscServices
+
+    services = None
+    try:
+        services = OscServices.from_config(engine, load_config(options.config), commands=show.post)
+        services.start()
+    except (OscError, OSError, ValueError) as exc:
+        if services is not None:
+            services.close()
+        parts.failed("osc", f"OSC input unavailable: {exc}")
+        log.error("OSC input unavailable, the show goes on without it: %s", exc)
+        return None
+    return services
 
 
 def _flash_guard(ctx, options: LiveOptions, parts: PartRegistry):
