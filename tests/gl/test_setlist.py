@@ -365,3 +365,16 @@ release = 4.0
     while engine.beat.beat - origin < 8.0:
         picture = frame(show)
     assert picture[0] == pytest.approx(0.75, abs=1 / 255)          # the edited key
+
+
+def test_a_track_naming_a_parameter_the_shader_lacks_is_a_scene_error(ctx, tmp_path):
+    path = write(tmp_path, "red", RED, extra=TRACKED.replace("layers.a.level", "layers.a.levle"))
+    engine = Engine(ctx, SIZE, ManualClock(), shader_roots=ROOTS)
+    try:
+        with pytest.raises(SceneError) as info:
+            engine.load_scene(load_scene(path))
+    finally:
+        engine.release()
+    err = info.value
+    assert err.key == "tracks[0].target" and err.line == 13, str(err)
+    assert "did you mean 'level'?" in str(err)
