@@ -439,6 +439,8 @@ class SetListCues:
         scene = self.engine.scene
         if not options.auto or scene is None or index + 1 >= len(self.setlist):
             return None
+        if getattr(self.engine, "panicked", False):
+            return None  # the safe scene stays until the operator moves on
         if self.held is not None or self._auto_done == (index, scene.started):
             return None
         end = self.engine.timeline_origin() + options.bars * self.engine.beat.beats_per_bar

@@ -378,3 +378,16 @@ def test_a_track_naming_a_parameter_the_shader_lacks_is_a_scene_error(ctx, tmp_p
     err = info.value
     assert err.key == "tracks[0].target" and err.line == 13, str(err)
     assert "did you mean 'level'?" in str(err)
+
+
+def test_panic_stops_an_automatic_advance(make_show, tmp_path):
+    paths = [write(tmp_path, "red", RED), write(tmp_path, "green", GREEN)]
+    show = make_show(SetList("t", tuple(paths), options=(EntryOptions(bars=1, advance="auto"),
+                                                          EntryOptions())))
+    frame(show)
+    show.post("master.panic")
+    for _ in range(int(4 * FPS)):                       # two bars at 120 bpm
+        frame(show)
+    assert show.engine.panicked and show.index == 0
+    show.post("scene.next")                             # the operator takes over again
+    np.testing.assert_allclose(frame(show), GREEN, atol=1 / 255)
