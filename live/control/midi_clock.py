@@ -94,6 +94,14 @@ class MidiClockIn:
         if self.port is not None and alias != self.port:
             return
         kind = msg.status
+        if kind in (START, CONTINUE) and self._silent_since_start(t):
+            # The clock was silent before this Start: its old pulses say nothing about the
+            # tempo that starts now (a clock that keeps running through Start keeps them).
+            self._times.clear()
+            self._positions.clear()
+            self._fits.clear()
+            self._candidate = None
+            self._fit = None
         if kind == CLOCK:
             self._on_pulse(t)
         elif kind == START:
@@ -110,6 +118,10 @@ class MidiClockIn:
             self._pulse = msg.data1 * (PPQN // 4) - 1
             self.bars = True
             self._new_epoch()
+
+    def _silent_since_start(self, t: float) -> bool:
+        last, fit = self._last_pulse_time, self._fit
+        return last is not None and (fit is None or t - last > 3 * fit[1])
 
     def _new_epoch(self) -> None:
         self.epoch += 1

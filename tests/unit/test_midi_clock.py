@@ -316,3 +316,17 @@ def test_a_stall_that_delivers_pulses_in_a_burst_does_not_disturb_the_tempo():
         if k >= 48:
             assert clock.bpm == pytest.approx(128.0, rel=0.005), k
     assert clock.reading(143 * step).beat == pytest.approx(143 / 24, abs=0.01)
+
+
+def test_start_after_silence_measures_the_new_tempo_afresh():
+    clock = MidiClockIn()
+    wire = Wire(clock)
+    wire.send([0xFA], 0.0)
+    last = pulses(wire, 128.0, 0.0, 4)
+    wire.send([0xFC], last + 0.01)
+    wire.send([0xFA], last + 0.3)  # 0.3 s of silence, then a new song at 174 bpm
+    step = 60.0 / 174 / 24
+    for k in range(12):
+        wire.send([0xF8], last + 0.35 + k * step)
+    r = clock.reading(last + 0.35 + 11 * step)
+    assert r.bpm == pytest.approx(174.0, rel=1e-6) and r.beat == pytest.approx(11 / 24, abs=1e-6)

@@ -1,0 +1,304 @@
+"""MIDI latency, sustained rate and MIDI clock following, through JACK MIDI between processes.
+
+A JACK dummy server is started (`jackd -d dummy -r 48000 -p 256`). A sender process plays MIDI
+into a virtual JACK port; this process runs the real engine (headless GL, a 64x36 output, the
+000-idle scene plus a mapping ``midi.bench.cc.1.1 -> master.dimmer``) with its controllers
+(`live.control.controllers.Controllers`, MIDI polled at the top of each tick) in a 60 fps loop.
+
+1. Latency: the sender sends CC 1 with a new value every 37-73 ms and notes the monotonic time
+   of each send. Latency = the time the first frame whose tick applied that value to the target
+   (`engine.dimmer`) finished, minus the send time. Target: p99 <= one frame (16.7 ms) + 3 ms.
+2. Sustained rate: bursts paced every millisecond at 2,000, 4,000 and 8,000 messages per second
+   for 2 s each, every message distinct (CC number and value count up); loss = messages that
+   never reached the bus. Target: the highest rate without loss >= 2,000 msg/s.
+3. MIDI clock following: the sender sends Start and 24 ppqn clock at 90, 128 and 174 bpm (8 s
+   each); per frame the engine's BeatClock is compared with the sender's ideal timeline (beat 0
+   at the first pulse). Tempo error: mean |bpm - true| after 2 s. Phase error: the BeatClock's
+   beat minus the true beat, in ms; its mean is the transport delay, its standard deviation the
+   jitter.
+
+Prints a table and writes benchmarks/results/midi_latency.json.
+
+Usage: python benchmarks/midi_latency.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import print_table, target, write_result  # noqa: E402
+
+FPS = 60.0
+FRAME = 1.0 / FPS
+
+SENDER = r"""
+import json, random, sys, time
+import rtmidi
+out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="bench-sender")
+out.open_virtual_port("out")
+print("READY", flush=True)
+send = out.send_message
+
+def until(t):
+    while True:
+        left = t - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(left, 0.0005) if left < 0.002 else left - 0.0015)
+
+for line in sys.stdin:
+    cmd = json.loads(line)
+    if cmd["op"] == "latency":
+        rng = random.Random(7)
+        sent, value, t = [], 0, time.monotonic() + 0.2
+        for _ in range(cmd["n"]):
+            t += rng.uniform(0.037, 0.073)
+            until(t)
+            value = value % 127 + 1
+            sent.append((value, time.monotonic()))
+            send([0xB0, 1, value])
+        print(json.dumps(sent), flush=True)
+    elif cmd["op"] == "rate":
+        rate, seconds = cmd["rate"], cmd["seconds"]
+        per_ms, n, t0 = rate / 1000.0, 0, time.monotonic() + 0.1
+        total = int(rate * seconds)
+        owed = 0.0
+        k = 0
+        while n < total:
+            k += 1
+            until(t0 + k * 0.001)
+            owed += per_ms
+            while owed >= 1 and n < total:
+                send([0xB0, 20 + (n // 128) % 64, n % 128])
+                n += 1
+                owed -= 1
+        print(json.dumps({"sent": n}), flush=True)
+    elif cmd["op"] == "clock":
+        step = 60.0 / cmd["bpm"] / 24
+        send([0xFA])
+        t0 = time.monotonic() + 0.05
+        for k in range(int(cmd["seconds"] * cmd["bpm"] / 60 * 24)):
+            until(t0 + k * step)
+            send([0xF8])
+        send([0xFC])
+        print(json.dumps({"t0": t0}), flush=True)
+    elif cmd["op"] == "quit":
+        break
+out.close_port()
+out.delete()
+"""
+
+SCENE = """schema = 1
+[scene]
+name = "midi-bench"
+bpm = 100
+[[layers]]
+id = "g"
+kind = "shader"
+source = "generators/gradient"
+params = { speed = 0.25, brightness = 0.45, hue = 0.68, spread = 0.18 }
+[[mappings]]
+source = "midi.bench.cc.1.1"
+target = "master.dimmer"
+"""
+
+
+class Rig:
+    """The engine with its controllers, run frame by frame at 60 fps (this process)."""
+
+    def __init__(self) -> None:
+        from live.clock import WallClock
+        from live.control.controllers import ControlSettings, Controllers
+        from live.control.midi import MidiInput, PortRule
+        from live.engine import Engine
+        from live.render.context import create_headless_context
+        from live.scene import parse_scene
+
+        self.ctx = create_headless_context()
+        self.clock = WallClock()
+        self.engine = Engine(self.ctx, (64, 36), self.clock)
+        self.midi = MidiInput(self.clock, [PortRule("*bench-sender*", "bench")], api="jack",
+                              virtual_name="", rescan_s=0.25, parts=self.engine.parts)
+        settings = ControlSettings(midi=True, api="jack", mapping_files=[], learned=None)
+        self.controls = Controllers(self.engine, settings, midi_input=self.midi)
+        self.engine.controls = self.controls
+        self.controls.start()
+        self.engine.load_scene(parse_scene(SCENE))
+        self.counter = {}
+        self.midi.decoder.learn_listeners.append(self._count)
+
+    def _count(self, name: str, msg, alias) -> None:
+        if msg.kind == 0xB0 and 20 <= msg.data1 < 84:
+            self.counter[(msg.data1, msg.data2)] = self.counter.get((msg.data1, msg.data2), 0) + 1
+
+    def run(self, seconds: float, per_frame) -> None:
+        """Tick at 60 fps for `seconds`; after each tick call per_frame(frame end time)."""
+        next_frame = time.monotonic()
+        end = next_frame + seconds
+        while next_frame < end:
+            self.engine.tick()
+            per_frame(time.monotonic())
+            next_frame += FRAME
+            left = next_frame - time.monotonic()
+            if left > 0:
+                time.sleep(left)
+            else:
+                next_frame = time.monotonic()  # late: no catch-up burst
+
+    def close(self) -> None:
+        self.controls.stop()
+        self.engine.release()
+        self.ctx.release()
+
+
+def _ask(proc: subprocess.Popen, cmd: dict) -> object:
+    proc.stdin.write(json.dumps(cmd) + "\n")
+    proc.stdin.flush()
+    line = proc.stdout.readline()
+    if not line:
+        raise RuntimeError(f"sender died: {proc.stderr.read()[-1500:]}")
+    return json.loads(line)
+
+
+def measure_latency(rig: Rig, proc: subprocess.Popen, n: int) -> dict:
+    frames: list[tuple[float, float]] = []
+    import threading
+
+    result: dict = {}
+    t = threading.Thread(target=lambda: result.setdefault("sent", _ask(proc, {"op": "latency", "n": n})))
+    t.start()
+    rig.run(0.3 + n * 0.055 + 0.5, lambda done: frames.append((done, rig.engine.dimmer)))
+    t.join(30)
+    sent = result["sent"]
+    latencies = []
+    for value, t_send in sent:
+        want = value / 127.0
+        hit = next((done for done, dimmer in frames if done >= t_send and abs(dimmer - want) < 1e-9), None)
+        if hit is not None:
+            latencies.append(hit - t_send)
+    latencies.sort()
+    q = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))]  # noqa: E731
+    late_frames = sum(1 for a, b in zip(frames, frames[1:]) if b[0] - a[0] > 1.5 * FRAME)
+    return {"messages": len(sent), "matched": len(latencies), "p50_ms": round(q(0.5) * 1000, 2),
+            "p99_ms": round(q(0.99) * 1000, 2), "max_ms": round(latencies[-1] * 1000, 2),
+            "late_frames": late_frames, "frames": len(frames)}
+
+
+def measure_rate(rig: Rig, proc: subprocess.Popen, rate: int, seconds: float) -> dict:
+    import threading
+
+    rig.counter.clear()
+    result: dict = {}
+    t = threading.Thread(target=lambda: result.setdefault("r", _ask(proc, {"op": "rate", "rate": rate,
+                                                                          "seconds": seconds})))
+    t.start()
+    rig.run(seconds + 0.6, lambda done: None)
+    t.join(30)
+    sent = result["r"]["sent"]
+    received = sum(rig.counter.values())
+    distinct = len(rig.counter)
+    return {"rate": rate, "sent": sent, "received": received,
+            "lost": sent - min(received, sent) if distinct == min(sent, 128 * 64) else sent - received,
+            "dropped": rig.midi.stats.dropped}
+
+
+def measure_clock(rig: Rig, proc: subprocess.Popen, bpm: float, seconds: float) -> dict:
+    import threading
+
+    samples: list[tuple[float, float, float, str]] = []
+    result: dict = {}
+    t = threading.Thread(target=lambda: result.setdefault("r", _ask(proc, {"op": "clock", "bpm": bpm,
+                                                                          "seconds": seconds})))
+    t.start()
+
+    def frame(done: float) -> None:
+        beat = rig.engine.beat
+        now = rig.clock.now()
+        samples.append((time.monotonic(), beat.beat_at(now), beat.bpm, rig.controls.arbiter.leader))
+
+    rig.run(seconds + 0.3, frame)
+    t.join(30)
+    t0 = result["r"]["t0"]
+    period = 60.0 / bpm
+    settled = [s for s in samples if s[0] - t0 > 2.0 and s[0] - t0 < seconds - 0.1 and s[3] == "midi_clock"]
+    tempo_err = [abs(s[2] - bpm) for s in settled]
+    phase_ms = []
+    for t_mono, beat, _, _ in settled:
+        true_beat = (t_mono - t0) / period
+        err = beat - true_beat
+        err -= round(err)  # phase only: the BeatClock's beat count started elsewhere
+        phase_ms.append(err * period * 1000)
+    return {"bpm": bpm, "frames": len(settled),
+            "tempo_err_mean_bpm": round(statistics.fmean(tempo_err), 4),
+            "tempo_err_max_bpm": round(max(tempo_err), 4),
+            "phase_mean_ms": round(statistics.fmean(phase_ms), 3),
+            "phase_jitter_ms": round(statistics.pstdev(phase_ms), 3),
+            "phase_max_abs_ms": round(max(abs(p) for p in phase_ms), 3)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer messages and shorter clock runs")
+    args = ap.parse_args(argv)
+    from live.audio.devices import JackDummyServer, JackUnavailableError
+
+    try:
+        server = JackDummyServer(name=f"echoel-midibench-{os.getpid()}").start()
+    except JackUnavailableError as exc:
+        print(f"no JACK dummy server: {exc}")
+        return 1
+    os.environ.update(server.env)  # this process's rtmidi clients use the same server
+    proc = rig = None
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", SENDER], env=server.env, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout.readline().strip() == "READY"
+        rig = Rig()
+        rig.run(0.6, lambda done: None)  # the scanner opens the sender's port
+        if not rig.midi.port_names:
+            raise RuntimeError("the sender's port was not opened")
+        lat = measure_latency(rig, proc, 150 if args.quick else 600)
+        rates = [measure_rate(rig, proc, r, 1.0 if args.quick else 2.0) for r in (2000, 4000, 8000)]
+        clocks = [measure_clock(rig, proc, bpm, 5.0 if args.quick else 8.0) for bpm in (90.0, 128.0, 174.0)]
+        _ask_quit = proc.stdin
+        _ask_quit.write(json.dumps({"op": "quit"}) + "\n")
+        _ask_quit.flush()
+        proc.wait(10)
+    finally:
+        if rig is not None:
+            rig.close()
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        server.stop()
+    print("CC to target, next rendered frame at 60 fps")
+    print_table([lat], ["messages", "matched", "p50_ms", "p99_ms", "max_ms", "late_frames", "frames"])
+    print("\nSustained paced rate")
+    print_table(rates, ["rate", "sent", "received", "lost", "dropped"])
+    print("\nMIDI clock following")
+    print_table(clocks, ["bpm", "frames", "tempo_err_mean_bpm", "tempo_err_max_bpm", "phase_mean_ms",
+                         "phase_jitter_ms", "phase_max_abs_ms"])
+    best_rate = max([r["rate"] for r in rates if r["lost"] == 0], default=0)
+    metrics = {"latency": lat, "rates": rates, "clock": clocks, "max_rate_without_loss": best_rate,
+               "jack": {"rate": 48000, "period": 256}, "fps": FPS}
+    budget_ms = round(FRAME * 1000 + 3.0, 2)
+    targets = {"cc_to_frame_p99_ms": target("<=", budget_ms, lat["p99_ms"]),
+               "sustained_rate_msg_s": target(">=", 2000, best_rate)}
+    path = write_result("midi_latency", metrics, targets)
+    print(f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
