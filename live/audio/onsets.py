@@ -187,16 +187,29 @@ class BandOnsetDetector:
         # float32 keeps the per-hop product cheap; dB values do not need more.
         self._weights = np.ascontiguousarray(weights.T, dtype=np.float32)  # (n_bins, N_FILTERS)
         self.centres_hz = centres
-        # Per drum: one index array of filters per range.
-        self._drum_filters: list[list[np.ndarray]] = []
+        # Every per-hop reduction is one column of a small matrix, so a hop needs two matrix
+        # products instead of a handful of numpy calls (whose overhead dominates at this size):
+        # rise columns are means (0: all filters, the onset strength; then "dbgeo" ranges),
+        # power columns are sums ("power" ranges).
+        rise_cols = [np.full(N_FILTERS, 1.0 / N_FILTERS)]
+        power_cols = []
+        self._drum_cols: list[tuple[int, ...]] = []
         for name in DRUMS:
-            groups = []
-            for lo, hi_hz in self.config.band(name).ranges_hz:
-                idx = np.flatnonzero((centres >= lo) & (centres <= hi_hz))
-                if idx.size == 0:  # a range between two centres still gets its nearest filter
-                    idx = np.array([int(np.argmin(np.abs(centres - 0.5 * (lo + hi_hz))))])
-                groups.append(idx)
-            self._drum_filters.append(groups)
+            band = self.config.band(name)
+            cols = []
+            for lo, hi_hz in band.ranges_hz:
+                mask = (centres >= lo) & (centres <= hi_hz)
+                if not mask.any():  # a range between two centres still gets its nearest filter
+                    mask[int(np.argmin(np.abs(centres - 0.5 * (lo + hi_hz))))] = True
+                if band.method == "power":
+                    cols.append(len(power_cols))
+                    power_cols.append(mask.astype(np.float64))
+                else:
+                    cols.append(len(rise_cols))
+                    rise_cols.append(mask / mask.sum())
+            self._drum_cols.append(tuple(cols))
+        self._rise_matrix = np.array(rise_cols, np.float32).T  # (N_FILTERS, n_rise)
+        self._power_matrix = np.array(power_cols or [np.zeros(N_FILTERS)]).T
         self._max_fall = MAX_FALL_DB_PER_S * self.hop_s
         self._mean_alpha = 1.0 - math.exp(-self.hop_s / POWER_MEAN_TAU_S)
         self._min_gap_hops = [max(1, int(round(self.config.band(n).min_gap_s / self.hop_s)))
@@ -238,18 +251,19 @@ class BandOnsetDetector:
         rise = levels - self._levels[0] if ready else np.zeros_like(levels)
         self._levels.append(levels)  # the deque drops the oldest
         np.maximum(rise, 0.0, out=rise)
-        strength = float(rise.mean())
+        rise_means = (rise @ self._rise_matrix).tolist()
+        power_sums = (power.astype(np.float64) @ self._power_matrix).tolist()
+        strength = rise_means[0]
 
         fluxes = []
         flags = []
         for i, name in enumerate(DRUMS):
             band = self.config.band(name)
-            groups = self._drum_filters[i]
+            cols = self._drum_cols[i]
             if band.method == "power":
-                flux, change = self._power_flux(i, float(power[groups[0]].sum()),
-                                                band.min_power_rise)
+                flux, change = self._power_flux(i, power_sums[cols[0]], band.min_power_rise)
             else:
-                flux = math.sqrt(float(rise[groups[0]].mean()) * float(rise[groups[1]].mean()))
+                flux = math.sqrt(max(rise_means[cols[0]], 0.0) * max(rise_means[cols[1]], 0.0))
                 change = flux
             hist = self._history[i]
             ordered = sorted(hist)  # ~28 Python floats: cheaper than np.median here

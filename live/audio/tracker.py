@@ -227,9 +227,46 @@ class TrackerState:
 
 def _interp(values: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Linear interpolation of `values` at fractional indices `x` (clamped to the array)."""
-    i = np.clip(x.astype(np.int64), 0, len(values) - 2)
-    frac = np.clip(x - i, 0.0, 1.0)
-    return values[i] * (1.0 - frac) + values[i + 1] * frac
+    return _Lookup(x, len(values))(values)
+
+
+class _Lookup:
+    """Linear interpolation at fixed fractional indices into arrays of a fixed length.
+
+    The integer parts and fractions are computed once; each call is then two gathers and a
+    blend, which matters at tens of calls per second.
+    """
+
+    def __init__(self, x: np.ndarray, length: int) -> None:
+        x = np.asarray(x, np.float64)
+        self.shape = x.shape
+        i = np.clip(np.floor(x).astype(np.int64), 0, length - 2)
+        self.i0 = i
+        self.i1 = i + 1
+        self.frac = np.clip(x - i, 0.0, 1.0)
+        self.keep = 1.0 - self.frac
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        return values[self.i0] * self.keep + values[self.i1] * self.frac
+
+
+class _Fold:
+    """Folds the last `beats` periods of a per-hop buffer (newest last) onto one period.
+
+    `fold(buffer)[j]` is the weighted sum of the buffer at `phases[j]` hops before the newest
+    hop and whole periods before that; older periods weigh `decay` times less each, and
+    positions before the buffer's start count as 0. Built once per period.
+    """
+
+    def __init__(self, period: float, length: int, beats: int, decay: float) -> None:
+        self.period = period
+        self.phases = np.arange(0.0, period, 0.5)
+        idx = (length - 1) - self.phases[:, None] - (np.arange(beats) * period)[None, :]
+        self._lookup = _Lookup(np.maximum(idx, 0.0), length)
+        self._weights = np.where(idx >= 0.0, decay ** np.arange(beats)[None, :], 0.0)
+
+    def __call__(self, buffer: np.ndarray) -> np.ndarray:
+        return (self._lookup(buffer) * self._weights).sum(axis=1)
 
 
 class BeatTracker:
@@ -267,6 +304,13 @@ class BeatTracker:
         self._lags = 60.0 * self._fps / self._bpms  # beat periods in hops
         self._bin_ratio = float(self._bpms[1] / self._bpms[0])
         self._fft_n = 1 << int(math.ceil(math.log2(2 * self._n_hist)))
+        # Fixed lookups, computed once: the autocorrelation at every candidate period and half
+        # period, and the taper that weighs older onsets less.
+        self._at_lags = _Lookup(self._lags, self._n_hist)
+        self._at_half_lags = _Lookup(self._lags / 2.0, self._n_hist)
+        self._taper = 1.0 - c.history_taper * np.linspace(1.0, 0.0, self._n_hist)
+        self._overlap_n = 0
+        self._overlap = np.ones(self._n_hist)
         self._salience_keep = math.exp(-c.update_hops * self.hop_s / c.salience_tau_s)
         self._conf_keep = math.exp(-self.hop_s / c.confidence_fall_s)
         self._long_alpha = 1.0 - math.exp(-self.hop_s / 10.0)
@@ -313,6 +357,7 @@ class BeatTracker:
         self._challenge_s = 0.0
         self._period: float | None = None  # hops per beat
         self._score_window: tuple[np.ndarray, np.ndarray] | None = None
+        self._fold: _Fold | None = None
         self._score_period = 0.0
         self._next_time: float | None = None
         self._next_index = 0
@@ -449,18 +494,25 @@ class BeatTracker:
         o = self._odf[-n:] - self._odf[-n:].mean()
         if c.history_taper:
             # Older onsets weigh less, so a new tempo takes over the autocorrelation sooner.
-            o = o * (1.0 - c.history_taper * np.linspace(1.0, 0.0, n))
+            if n == self._n_hist:
+                o *= self._taper
+            else:  # the first seconds: the taper spans the history there is
+                o *= 1.0 - c.history_taper * np.linspace(1.0, 0.0, n)
         spec = np.fft.rfft(o, self._fft_n)
-        ac = np.fft.irfft(spec * np.conj(spec), self._fft_n)[:n]
+        spec = spec.real * spec.real + spec.imag * spec.imag
+        # Zero padding to twice the history: lags beyond n read as 0, so every lag is valid.
+        ac = np.fft.irfft(spec, self._fft_n)[: self._n_hist]
         if not ac[0] > 0.0:
             return self._period
         # Normalised, and corrected for the shrinking overlap at long lags.
-        ac = ac / (ac[0] * np.maximum((n - np.arange(n)) / n, 0.25))
-        salience = np.zeros(c.n_tempi)
-        ok = self._lags < 0.6 * n
-        salience[ok] = np.maximum(_interp(ac, self._lags[ok]), 0.0)
+        if self._overlap_n != n:
+            self._overlap = np.maximum((n - np.arange(self._n_hist)) / n, 0.25)
+            self._overlap_n = n
+        ac /= ac[0] * self._overlap
+        salience = np.maximum(self._at_lags(ac), 0.0)
+        salience[self._lags >= 0.6 * n] = 0.0  # lags the history cannot show repeating
         if c.subdivision_weight:
-            salience += c.subdivision_weight * np.maximum(_interp(ac, self._lags / 2.0), 0.0)
+            salience += c.subdivision_weight * np.maximum(self._at_half_lags(ac), 0.0)
         if self._salience is None:
             self._salience = salience
         else:
@@ -499,13 +551,12 @@ class BeatTracker:
         p = self._period
         score = self._score
         newest = len(score) - 1
-        phases = np.arange(0.0, p, 0.5)
-        back = np.arange(c.phase_beats) * p
-        idx = newest - phases[:, None] - back[None, :]
-        valid = idx >= 0.0
-        safe_idx = np.maximum(idx, 0.0)
-        weights = c.phase_decay ** np.arange(c.phase_beats)
-        folded = np.where(valid, _interp(score, safe_idx), 0.0) @ weights
+        fold = self._fold
+        if fold is None or abs(fold.period - p) > 0.02:
+            # Rebuilt only when the tempo moves by more than a fiftieth of a hop per beat.
+            fold = self._fold = _Fold(p, len(score), c.phase_beats, c.phase_decay)
+        phases = fold.phases
+        folded = fold(score)
         k = int(np.argmax(folded))
         peak = float(folded[k])
         mean = float(folded.mean())
@@ -517,7 +568,7 @@ class BeatTracker:
             self._confidence += (contrast - self._confidence) * 0.1
 
         if c.kick_arbitration:
-            k = self._arbitrate(k, folded, phases, valid, safe_idx, weights)
+            k = self._arbitrate(k, folded, fold)
         period_s = p * self.hop_s
         measured = self._time - phases[k] * self.hop_s - self.onset_delay_s + period_s
         if self._next_time is None:
@@ -530,8 +581,7 @@ class BeatTracker:
         error = (measured - self._next_time + period_s / 2.0) % period_s - period_s / 2.0
         self._move_next(self._next_time + c.pll_gain * error, period_s)
 
-    def _arbitrate(self, k: int, folded: np.ndarray, phases: np.ndarray, valid: np.ndarray,
-                   idx: np.ndarray, weights: np.ndarray) -> int:
+    def _arbitrate(self, k: int, folded: np.ndarray, fold: "_Fold") -> int:
         """Let a four-on-the-floor kick choose between the fold's peak and its rival.
 
         In dance music the off-beat hats are often louder, in onset strength, than the kick on
@@ -545,7 +595,8 @@ class BeatTracker:
         p = self._period
         if self._hops < c.phase_beats * p:
             return k  # a fold of fewer beats is peaky by chance
-        low_fold = np.where(valid, _interp(self._low_odf, idx), 0.0) @ weights
+        low_fold = fold(self._low_odf)
+        phases = fold.phases
         total = float(low_fold.sum())
         if total <= 0.0:
             return k

@@ -168,3 +168,25 @@ def test_drum_band_configuration_is_checked():
     quiet_kicks = replace(config, kick=replace(config.kick, floor=1e6))
     x, _ = drum_pattern(seconds=4.0)
     assert analyse_samples(x, onset_config=quiet_kicks).onsets["kick"] == []
+
+
+def test_analysis_frame_puts_drum_triggers_and_tempo_on_the_signal_names():
+    x, hits = drum_pattern(seconds=6.0)
+    analysis = AudioAnalysis()
+    fps = 60
+    frames = []
+    for i in range(1, 6 * fps + 1):
+        upto = int(i / fps * SR)
+        analysis.feed(x[int((i - 1) / fps * SR):upto])
+        frames.append((i / fps, analysis.frame(1.0 / fps)))
+    kick_frames = [t for t, f in frames if f.signals()["audio.onset.kick"] == 1.0]
+    # One trigger frame per kick (a trigger lasts one frame), at most two hops late.
+    assert len(kick_frames) == len(hits["kick"])
+    for t, hit in zip(kick_frames, hits["kick"]):
+        assert 0.0 <= t - hit <= 2 * HOP_S + 1.0 / fps
+    last = frames[-1][1].signals()
+    for name in ("audio.onset.kick", "audio.onset.snare", "audio.onset.hats", "tempo.bpm",
+                 "tempo.confidence", "beat.phase", "bar.phase", "bar.beat", "audio.bass"):
+        assert name in last
+    assert last["tempo.bpm"] == pytest.approx(100.0, rel=0.02)
+    assert 0.0 <= last["beat.phase"] < 1.0 and 0.0 < last["tempo.confidence"] <= 1.0
