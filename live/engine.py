@@ -24,9 +24,9 @@ from live.audio.features import FFT_TEXTURE_SIZE, WAVE_TEXTURE_SIZE, AudioFrame
 from live.clock import BeatClock, Clock
 from live.health.registry import PartRegistry
 from live.modulation.mappings import Mapping, MappingConflict, MappingSet
-from live.modulation.transforms import FrameTime
 from live.modulation.signals import SignalBus
 from live.modulation.timeline import SceneModulation, SceneTime, first_downbeat
+from live.modulation.transforms import FrameTime
 from live.render.compositor import FULLSCREEN_VERTEX, Compositor
 from live.render.context import release_framebuffers
 from live.render.isf import IsfShader, ShaderParamError, load_isf, shader_dependencies
@@ -406,8 +406,7 @@ class Engine:
             "tempo.nudge": _on_change(lambda v: self.beat.nudge(v) if v != 0.0 else None),
             "scene.next": _on_press(command("scene.next")),
             "scene.prev": _on_press(command("scene.prev")),
-            "scene.goto": _on_change(lambda v, send=command("scene.goto"): send(round(v))
-                                     if round(v) >= 1 else None),
+            "scene.goto": _on_change(_goto(command("scene.goto"))),
             "master.panic": _on_press(command("master.panic")),
         }
         if target in globals_:
@@ -654,6 +653,11 @@ def _on_change(apply: Callable[[float], None]) -> Callable[[float], None]:
             last[0] = v
             apply(v)
     return setter
+
+
+def _goto(send: Callable[[float], None]) -> Callable[[float], None]:
+    """scene.goto takes the 1-based set-list entry: round the mapped value; below 1 is "none"."""
+    return lambda v: send(round(v)) if round(v) >= 1 else None
 
 
 def _on_press(apply: Callable[[float], None]) -> Callable[[float], None]:

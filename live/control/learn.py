@@ -162,7 +162,7 @@ def write_binding(path: Path, binding: LearnedBinding) -> None:
     text = path.read_text(encoding="utf-8") if path.exists() else HEADER
     try:
         doc = tomlkit.parse(text)
-    except Exception as exc:  # tomlkit raises its own ParseError types
+    except Exception as exc:  # noqa: BLE001 - tomlkit raises its own ParseError types
         raise ValueError(f"{path} is not valid TOML, not changed: {exc}") from None
     if "bindings" not in doc:
         doc.add(tomlkit.nl())

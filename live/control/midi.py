@@ -690,5 +690,5 @@ def _safe_close(port) -> None:
     try:
         port.close_port()
         port.delete()
-    except Exception:  # noqa: BLE001
-        pass
+    except Exception as exc:  # noqa: BLE001 - the device may already be gone
+        log.debug("closing a MIDI port: %s", exc)

@@ -22,6 +22,7 @@ Render thread: `handle` is called from `MidiInput.drain`, `reading` from the tem
 from __future__ import annotations
 
 import collections
+import itertools
 import math
 
 from live.control.midi import CLOCK, CONTINUE, SONG_POSITION, START, STOP, MidiMessage
@@ -188,7 +189,7 @@ class MidiClockIn:
         if len(r) < OFF_FIT_PULSES or abs(r[-1]) <= OFF_FIT * slope:
             return False
         sign = 1.0 if r[-1] > 0 else -1.0
-        return all(sign * b > sign * a > 0 for a, b in zip(r, r[1:]))
+        return all(sign * b > sign * a > 0 for a, b in itertools.pairwise(r))
 
     def _fit_line(self) -> tuple[float, float] | None:
         """Least squares through the pulses, leaving out the ones that arrived late.

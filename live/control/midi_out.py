@@ -144,7 +144,8 @@ class MidiOutPorts:
                             probe.delete()
                             self._api_id = apis[name]
                             break
-                        except Exception:  # noqa: BLE001 - try the next MIDI system
+                        except Exception as exc:  # noqa: BLE001 - try the next MIDI system
+                            log.debug("MIDI out: %s unavailable: %s", name, exc)
                             continue
                 if self._api_id is None:
                     raise MidiError("no MIDI system for output")

@@ -170,7 +170,7 @@ Step = Callable[[float, FrameTime], float]
 
 
 def _clamp01(x: float) -> float:
-    return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+    return 0.0 if x < 0.0 else min(x, 1.0)
 
 
 def _input_range_step(lo: float, hi: float) -> Step:
@@ -350,7 +350,9 @@ def _choice(table: Mapping[str, Any], key: str, choices: tuple, what: str, defau
         return default
     value = table[key]
     if value not in choices:
-        from live.scene import did_you_mean  # late import: live.scene imports this module
+        from live.scene import (
+            did_you_mean,  # late import: live.scene imports this module
+        )
 
         hint = did_you_mean(value, [str(c) for c in choices]) if isinstance(value, str) else ""
         shown = repr(value) if isinstance(value, str) else _describe(value)

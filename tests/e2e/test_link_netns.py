@@ -10,6 +10,7 @@ processes.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -80,7 +81,8 @@ def _netns_shell(script: str) -> list[str]:
 def _netns_available() -> str | None:
     if shutil.which("unshare") is None or shutil.which("ip") is None:
         return "unshare or ip (util-linux, iproute2) not installed"
-    probe = subprocess.run(_netns_shell("true"), capture_output=True, text=True, timeout=20)
+    probe = subprocess.run(_netns_shell("true"), capture_output=True, text=True, timeout=20,
+                           check=False)
     if probe.returncode != 0:
         return f"cannot create a private network namespace: {probe.stderr.strip()[-200:]}"
     return None
@@ -93,7 +95,7 @@ def test_two_link_peers_follow_tempo_and_bar_phase_in_a_private_namespace():
         pytest.skip(reason)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run(_netns_shell('"$0" -c "$1" "$2"') + [sys.executable, ENGINE, PEER],
-                          capture_output=True, text=True, timeout=90, env=env, cwd=ROOT)
+                          capture_output=True, text=True, timeout=90, env=env, cwd=ROOT, check=False)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
     assert line is not None, proc.stdout[-2000:] + proc.stderr[-2000:]
     data = json.loads(line[len("RESULT "):])
@@ -101,7 +103,7 @@ def test_two_link_peers_follow_tempo_and_bar_phase_in_a_private_namespace():
 
     def peer_beat(lt: float) -> float:
         """The peer's beat at Link time `lt`, interpolated between its 10 ms samples."""
-        for (t0, b0, _), (t1, b1, _) in zip(peer, peer[1:]):
+        for (t0, b0, _), (t1, b1, _) in itertools.pairwise(peer):
             if t0 <= lt <= t1:
                 return b0 + (b1 - b0) * (lt - t0) / (t1 - t0)
         raise AssertionError(f"no peer sample around {lt}")
@@ -128,6 +130,6 @@ def test_two_link_peers_follow_tempo_and_bar_phase_in_a_private_namespace():
     assert all(s[4] == 0 and s[3] == "free" for s in alone)
     # Beats per minute between consecutive frames, on the engine's own clock: the tempo plus
     # phase corrections, which never exceed 10 % of it.
-    late = [(b[1] - a[1]) / (b[5] - a[5]) * 60.0 for a, b in zip(engine, engine[1:])
+    late = [(b[1] - a[1]) / (b[5] - a[5]) * 60.0 for a, b in itertools.pairwise(engine)
             if b[0] - peer_start > 6.0]
     assert max(abs(rate - 100.0) for rate in late) <= 100.0 * 0.1 + 0.01

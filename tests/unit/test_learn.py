@@ -10,8 +10,14 @@ import pytest
 import tomlkit
 
 from live.clock import BeatClock, ManualClock
-from live.control.controllers import ControlSettings, Controllers
-from live.control.learn import LearnedBinding, MidiLearn, button_mode_for, learned_path, write_binding
+from live.control.controllers import Controllers, ControlSettings
+from live.control.learn import (
+    LearnedBinding,
+    MidiLearn,
+    button_mode_for,
+    learned_path,
+    write_binding,
+)
 from live.control.midi import MidiDecoder, MidiInput, MidiParser
 from live.health.registry import PartRegistry
 from live.modulation.mapping_files import load_mapping_file

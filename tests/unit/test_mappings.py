@@ -103,16 +103,16 @@ def test_smoothing_inside_the_set_follows_dt():
 # ------------------------------------------------------------------------------------------------
 # Mapping files
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-from live.modulation.mapping_files import (  # noqa: E402
+from live.modulation.mapping_files import (
     MappingFileError,
     bundled_mapping_dir,
     find_mapping_file,
     load_mapping_file,
     parse_mapping_file,
 )
-from live.scene import parse_scene  # noqa: E402
+from live.scene import parse_scene
 
 PROFILE = """schema = 1
 [controller]

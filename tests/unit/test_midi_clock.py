@@ -33,7 +33,7 @@ def pulses(wire: Wire, bpm: float, start: float, beats: float, jitter: float = 0
     """Send 24 ppqn clock for `beats` beats from `start`; returns the time of the last pulse."""
     rng = random.Random(seed)
     step = 60.0 / bpm / 24
-    n = int(round(beats * 24))
+    n = round(beats * 24)
     t = start
     for i in range(n):
         t = start + i * step

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -58,7 +59,7 @@ def test_curves_fix_the_ends_and_are_monotonic(curve, amount):
     assert f(0.0) == pytest.approx(0.0, abs=1e-12) and f(1.0) == pytest.approx(1.0, abs=1e-12)
     xs = [i / 100 for i in range(101)]
     ys = [f(x) for x in xs]
-    assert all(b >= a - 1e-12 for a, b in zip(ys, ys[1:]))
+    assert all(b >= a - 1e-12 for a, b in itertools.pairwise(ys))
 
 
 def test_exp_and_log_are_inverse_and_bend_the_right_way():
@@ -97,7 +98,7 @@ def _step_response(spec: TransformSpec, fps: float, until: float, x_after: float
     """Start at 0, jump to `x_after` at t=0; return {k: y} at t = k/30 s."""
     chain = compile_chain(spec)
     chain(0.0, FrameTime(dt=0.0))
-    out, n = {}, int(round(until * fps))
+    out, n = {}, round(until * fps)
     for i in range(1, n + 1):
         y = chain(x_after, FrameTime(dt=1.0 / fps))
         if (i * 30) % round(fps) == 0:
