@@ -3,6 +3,7 @@ decoder and the input's queue (the real ports are tested in tests/e2e/test_midi_
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import mido
@@ -227,3 +228,50 @@ def test_port_rules_match_names_case_insensitively():
 
 def test_midi_message_kind_strips_the_channel():
     assert MidiMessage(0x9F, 16, 1, 2).kind == 0x90 and MidiMessage(0xF8, 0).kind == 0xF8
+
+
+def test_clock_out_sends_24_pulses_per_beat_between_start_and_stop():
+    import time as _time
+
+    from live.clock import BeatClock, WallClock
+    from live.control.midi_out import ClockOut
+
+    clock = WallClock()
+    sent: list[tuple[int, float]] = []
+    out = ClockOut(lambda data: sent.append((data[0], _time.monotonic())), clock)
+    beat = BeatClock(150.0, origin=clock.now())  # 60 pulses per second
+    beat.update(clock.now())
+    out.follow(beat)
+    out.start()
+    _time.sleep(0.5)
+    out.stop()
+    kinds = [k for k, _ in sent]
+    assert kinds[0] == 0xFA and kinds[-1] == 0xFC
+    pulses = [t for k, t in sent if k == 0xF8]
+    assert 25 <= len(pulses) <= 31  # 0.5 s at 60 pulses/s, allowing for thread start and stop
+    gaps = sorted(b - a for a, b in itertools.pairwise(pulses))
+    assert gaps[len(gaps) // 2] == pytest.approx(1 / 60, abs=0.004)  # median spacing
+
+
+def test_led_feedback_sends_only_changes_and_everything_after_a_reconnect():
+    from live.control.midi_out import FeedbackState, LedFeedback
+    from live.modulation.mapping_files import Feedback
+
+    class Ports:
+        def __init__(self):
+            self.sent, self.on_open = [], None
+
+        def send(self, data, port=None):
+            self.sent.append(data)
+
+    ports = Ports()
+    leds = LedFeedback([Feedback("master.blackout", "note", 1, 81, on=1),
+                        Feedback("scene.goto", "cc", 1, 32, on=127, entry=2),
+                        Feedback("beat", "note", 9, 73, on=15, off=12)], ports)
+    assert leds.update(FeedbackState(entry=1, beat_phase=0.1)) == 3
+    assert ports.sent == [[0x90, 81, 0], [0xB0, 32, 0], [0x98, 73, 15]]
+    assert leds.update(FeedbackState(entry=1, beat_phase=0.15)) == 0  # nothing changed
+    assert leds.update(FeedbackState(entry=2, beat_phase=0.5, blackout=True)) == 3
+    assert ports.sent[-3:] == [[0x90, 81, 1], [0xB0, 32, 127], [0x98, 73, 12]]
+    ports.on_open("Pad")  # the device came back: everything is sent again
+    assert leds.update(FeedbackState(entry=2, beat_phase=0.5, blackout=True)) == 3
