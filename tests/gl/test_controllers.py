@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from live.clock import ManualClock
-from live.control.controllers import ControlSettings, Controllers
+from live.control.controllers import Controllers, ControlSettings
 from live.control.midi import MidiInput
 from live.engine import Engine
 from live.modulation.mapping_files import MappingFileError, parse_mapping_file
@@ -91,7 +91,7 @@ def tick(engine, clock, n: int = 1) -> np.ndarray:
 
 
 def test_midi_drives_targets_through_profile_bindings(rig):
-    engine, midi, posted, leds, clock = rig
+    engine, midi, _, _, clock = rig
     engine.load_scene(parse_scene(SCENE.format(name="s", extra="")))
     img = tick(engine, clock)
     assert img[..., 0].mean() == pytest.approx(1.0, abs=1 / 255)  # untouched fader: no change
@@ -130,7 +130,7 @@ def test_commands_fire_once_per_press_and_keys_are_not_overridden(rig):
 
 
 def test_scene_mappings_and_profile_bindings_combine_and_declare_14_bit(rig):
-    engine, midi, posted, leds, clock = rig
+    engine, midi, _, _, clock = rig
     extra = ('[[mappings]]\nsource = "midi.cc.2.1"\ntarget = "layers.a.level"\nbits = 14\n')
     engine.load_scene(parse_scene(SCENE.format(name="s", extra=extra)))
     midi.inject([0xB1, 1, 0x40, 0xB1, 33, 0x00])
@@ -139,7 +139,7 @@ def test_scene_mappings_and_profile_bindings_combine_and_declare_14_bit(rig):
 
 
 def test_a_scene_restricted_binding_with_a_typo_fails_the_scene_load(rig, tmp_path):
-    engine, midi, posted, leds, clock = rig
+    engine = rig[0]
     bad = parse_mapping_file('schema = 1\n[[bindings]]\nsource = "audio.bass"\n'
                              'target = "layers.aa.level"\nscene = "s"\n', tmp_path / "x.toml")
     engine.controls.files.append(bad)
@@ -149,7 +149,7 @@ def test_a_scene_restricted_binding_with_a_typo_fails_the_scene_load(rig, tmp_pa
 
 
 def test_midi_clock_drives_the_beat_clock(rig):
-    engine, midi, posted, leds, clock = rig
+    engine, midi, _, _, clock = rig
     engine.load_scene(parse_scene(SCENE.format(name="s", extra="")))
     step = 60.0 / 140 / 24
     midi.inject([0xFA], t=0.0)
