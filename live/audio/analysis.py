@@ -19,12 +19,11 @@ share a small published state under a lock held only to copy it.
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

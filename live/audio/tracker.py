@@ -17,11 +17,13 @@ only audio that has already arrived. It is built from four parts:
 3. **Phase.** The score of the last `phase_beats` periods is folded onto one period (older beats
    weigh less): the fold's peak is where the beats fall. A phase-locked loop moves the predicted
    beat `pll_gain` of the way to that measurement per update. Where the kick alone marks every
-   beat (four-on-the-floor), its folded onsets are added to the fold, so the louder off-beat hats
-   of dance music cannot pull the beat onto the off-beat.
-4. **Bars.** At every beat the kick onset strength and the change of the harmonic spectrum
-   between the beat intervals on either side are accumulated per position in the bar; the
-   position where bass hits and chord changes gather is the downbeat.
+   beat (four-on-the-floor) and points at a different candidate of the fold, the kick's candidate
+   wins, so the louder off-beat hats of dance music cannot pull the beat onto the off-beat. While
+   the fold is flat (confidence under `hold_confidence`) tempo and phase are held.
+4. **Bars.** At every beat the kick strength and the change of the spectrum between the beat
+   intervals on either side are accumulated per position in the bar; the position where kicks
+   and changes gather is reported as the downbeat. This cue is weak on real music (near chance
+   on the development corpus), so the clock driver does not move bars by it unless asked.
 
 Beats are *predicted*: the tracker commits the next beat while it still lies ahead of the audio
 (at most one hop ahead), at its predicted time, and never corrects it afterwards. When onsets stop
@@ -41,7 +43,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -433,8 +435,9 @@ class BeatTracker:
             # Commit every beat that falls before the next hop is analysed: it is still ahead of
             # (or within one hop of) the audio, so it is a prediction, not a detection.
             while self._next_time <= self._time + self.hop_s:
-                state_pos = self.state().position_of(self._next_index)
-                fired.append(BeatEvent(self._next_time, self._next_index, state_pos,
+                d = self._downbeat_index
+                position = 0 if d is None else (self._next_index - d) % self.beats_per_bar + 1
+                fired.append(BeatEvent(self._next_time, self._next_index, position,
                                        self._bpm(), self._confidence))
                 self._fired.append((self._next_index, self._next_time))
                 self._next_time += period_s
@@ -550,7 +553,6 @@ class BeatTracker:
         c = self.config
         p = self._period
         score = self._score
-        newest = len(score) - 1
         fold = self._fold
         if fold is None or abs(fold.period - p) > 0.02:
             # Rebuilt only when the tempo moves by more than a fiftieth of a hop per beat.
@@ -581,7 +583,7 @@ class BeatTracker:
         error = (measured - self._next_time + period_s / 2.0) % period_s - period_s / 2.0
         self._move_next(self._next_time + c.pll_gain * error, period_s)
 
-    def _arbitrate(self, k: int, folded: np.ndarray, fold: "_Fold") -> int:
+    def _arbitrate(self, k: int, folded: np.ndarray, fold: _Fold) -> int:
         """Let a four-on-the-floor kick choose between the fold's peak and its rival.
 
         In dance music the off-beat hats are often louder, in onset strength, than the kick on
@@ -747,8 +749,3 @@ class BeatClockDriver:
         clock.nudge(target + self._whole - clock.beat_at(now))
         self._expected = (now, clock.beat_at(now), bpm)
         return True
-
-
-def default_config() -> TrackerConfig:
-    """The configuration the benchmarks were run with (a copy; change it with `replace`)."""
-    return replace(TrackerConfig())
