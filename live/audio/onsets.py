@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -299,16 +299,3 @@ class BandOnsetDetector:
                 flux = value - hist[0]
         hist.append(value)
         return flux, change
-
-
-@dataclass
-class OnsetCounter:
-    """Counts and times of per-band onsets over a run (for `echoel analyze` and benchmarks)."""
-
-    times: dict[str, list[float]] = field(default_factory=lambda: {n: [] for n in DRUMS})
-
-    def add(self, result: BandOnsets) -> None:
-        """Record the onsets of one hop (feeding thread)."""
-        for name, flag in zip(DRUMS, result.onsets):
-            if flag:
-                self.times[name].append(result.onset_time)
