@@ -35,7 +35,8 @@ import moderngl
 import numpy as np
 
 from live.audio.decode import ANALYSIS_RATE, load_audio, to_mono
-from live.audio.features import AudioFrame, FeatureExtractor
+from live.audio.analysis import AudioAnalysis
+from live.audio.features import AudioFrame
 from live.clock import Clock
 from live.engine import ActiveScene, Engine
 from live.health.registry import PartRegistry
@@ -148,8 +149,8 @@ def check_keymap(keymap: Mapping[str, str]) -> dict[str, tuple[str, float | None
 class FilePlayback:
     """A decoded audio file fed to the analysis by clock position, looping. Render thread.
 
-    Stand-in for live capture (a later issue): each frame, the samples from the last position up
-    to `position` seconds go through the same `FeatureExtractor` as offline renders.
+    Each frame, the samples from the last position up to `position` seconds go through the same
+    analysis as offline renders (features, drum onsets, the causal beat tracker).
 
     Args:
         samples: float32 (n, channels) at `sr`.
@@ -167,7 +168,7 @@ class FilePlayback:
         self.sr = int(sr)
         self.loop = loop
         self.name = name
-        self.analyzer = FeatureExtractor(sr=self.sr)
+        self.analyzer = AudioAnalysis(self.sr)
         self._fed = 0  # samples fed, counting loops
 
     @classmethod
@@ -457,6 +458,8 @@ class Show:
         if self.audio is not None:
             self.last_audio = self.audio.frame(now - self._start_time, dt)
             self.engine.set_audio_frame(self.last_audio)
+            # The tracker hears audio time; the clock runs in show time, offset by the start.
+            self.audio.analyzer.drive(self.engine.beat, now, audio_to_clock_s=self._start_time)
         self.engine.tick()
         self.cues.after_frame()
         if self.preview is not None:
@@ -622,6 +625,9 @@ class Show:
             self._next = None
 
     def _after_switch(self, now: float, fade: float) -> None:
+        if self.audio is not None and self.engine.scene is not None:
+            # The new scene's tempo centres the tracker's tempo prior.
+            self.audio.analyzer.seed_tempo(self.engine.scene.spec.bpm)
         self._drop_next()
         has_next = self.index + 1 < len(self.setlist)
         self._prepare_due = now + fade + PREPARE_DELAY_S if has_next else None

@@ -1,6 +1,6 @@
 """Offline render: a scene plus an audio file to an mp4, frame-exact and deterministic.
 
-The audio is decoded, resampled to the analysis rate and fed through the same FeatureExtractor
+The audio is decoded, resampled to the analysis rate and fed through the same AudioAnalysis
 the live show uses; a ManualClock steps 1/fps per frame, so the same inputs give the same
 pixels (checked per frame with SHA-256). Runs on the calling thread, which owns the GL context.
 """
@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from live.audio.decode import ANALYSIS_RATE, load_audio
-from live.audio.features import FeatureExtractor
+from live.audio.analysis import AudioAnalysis
 from live.audio.sources import OfflineFileSource
 from live.clock import ManualClock
 from live.engine import Engine
@@ -80,7 +80,8 @@ class OfflineSession:
         except BaseException:
             self.ctx.release()
             raise
-        self.analyzer = FeatureExtractor(sr=ANALYSIS_RATE)
+        # Features, drum onsets and the causal beat tracker, which steers the engine's beat clock.
+        self.analyzer = AudioAnalysis(ANALYSIS_RATE, seed_bpm=scene.bpm, beats_per_bar=scene.beats_per_bar)
         self.index = 0
 
     def step(self) -> np.ndarray:
@@ -92,6 +93,8 @@ class OfflineSession:
             if len(chunk.samples):
                 self.analyzer.feed(chunk.mono())
         self.engine.set_audio_frame(self.analyzer.frame(1.0 / self.fps))
+        if self._source is not None:
+            self.analyzer.drive(self.engine.beat, t)
         self.engine.tick()
         self.index += 1
         return self.engine.read_rgba()
