@@ -64,7 +64,7 @@ DEFAULTS: dict[str, Any] = {
     "bio.stale_after": 3.0,
     "bio.decay": 5.0,
     "bio.device": "",
-    # Controllers (live/control/__init__.py, docs/controllers.md): MIDI, mapping files, Link.
+    # Controllers (live/control/controllers.py): MIDI, mapping files, Link, tempo sources.
     "midi.enabled": True,
     "midi.api": "auto",
     "midi.inputs": ["*"],
