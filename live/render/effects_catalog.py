@@ -243,7 +243,7 @@ def format_listing(effects: Sequence[EffectInfo], verbose: bool = True) -> str:
             lines.append(f"    {p.name:<14} {p.type:<7} {p.range_text}  (default {_fmt(p.default)}{extra})"
                          f"  {p.label}")
         lines.append("")
-    summary = ", ".join(f"{n} {cat}s" for cat, n in counts.items() if n)
+    summary = ", ".join(f"{n} {cat}{'s' if n != 1 else ''}" for cat, n in counts.items() if n)
     if verbose:
         lines.append(f"{summary} (use one in a scene as [[layers.fx]] shader = \"<name>\")")
     return "\n".join(lines) + "\n"

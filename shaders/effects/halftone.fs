@@ -28,16 +28,20 @@
 // Coverage (0..1) of the dot of ink `channel` at `pixel` (pixels from the picture's middle),
 // for a screen turned by `turns`.
 float inkDot(vec2 pixel, float turns, float spacing, int channel, float edge) {
-    vec2 rotated = warp_rotate(pixel, -WARP_TAU * turns) / spacing;
-    vec2 cellCentre = floor(rotated) + 0.5;
-    vec2 centrePixel = warp_rotate(cellCentre * spacing, WARP_TAU * turns) + 0.5 * RENDERSIZE;
+    // One sine and cosine per screen: the turn back to the picture is the transpose.
+    float c = cos(WARP_TAU * turns);
+    float s = sin(WARP_TAU * turns);
+    vec2 rotated = vec2(c * pixel.x + s * pixel.y, c * pixel.y - s * pixel.x) / spacing;
+    vec2 cellCentre = (floor(rotated) + 0.5) * spacing;
+    vec2 centrePixel = vec2(c * cellCentre.x - s * cellCentre.y, s * cellCentre.x + c * cellCentre.y)
+                       + 0.5 * RENDERSIZE;
     vec3 rgb = textureLod(inputImage, centrePixel / max(RENDERSIZE, vec2(1.0)), 0.0).rgb;
     float k = 1.0 - max(rgb.r, max(rgb.g, rgb.b));
     float colourInk = channel == 3 ? k : (1.0 - rgb[channel] - k) / max(1.0 - k, 1e-3);
     float monoInk = channel == 3 ? 1.0 - warp_luma(rgb) : 0.0;
     float ink = mode == 1 ? colourInk : monoInk;
     float radius = sqrt(clamp(ink, 0.0, 1.0) / WARP_PI) * (mode == 1 ? 1.0 : 1.2);
-    float d = length(rotated - cellCentre);
+    float d = length(rotated - cellCentre / spacing);
     return 1.0 - smoothstep(radius - edge, radius + edge, d);
 }
 

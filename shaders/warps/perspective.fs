@@ -34,7 +34,7 @@ void main() {
     // Pass 0 (one pixel) advances the phases; the picture pass reads them.
     vec4 ph = phase_read(phases);
     if (PASSINDEX == 0) {
-        gl_FragColor = phase_advance(ph, vec4(turn, speed, 0.0, 0.0), vec4(1.0, 0.0, 0.0, 0.0));
+        gl_FragColor = phase_advance(ph, vec4(turn, speed, 0.0, 0.0), vec4(1.0, 2.0, 0.0, 0.0));
         return;
     }
     vec2 uv = isf_FragNormCoord;
@@ -42,9 +42,10 @@ void main() {
     float h = sky == 1 ? abs(below) : max(below, 0.0);
     float depth = 0.4 / max(h, 1e-3);
     vec2 floorPoint = vec2((uv.x - 0.5) * warp_aspect() * depth, depth);
-    floorPoint = warp_rotate(floorPoint, WARP_TAU * ph.x);
+    floorPoint = warp_rotate(floorPoint, WARP_TAU * ph.x) * scale;
+    // The scroll is added after scaling: it counts tiles, so a new scale does not slide the floor.
     floorPoint.y += ph.y;
-    vec4 tiles = IMG_NORM_PIXEL(inputImage, warp_mirror(floorPoint * scale));
+    vec4 tiles = IMG_NORM_PIXEL(inputImage, warp_mirror(floorPoint));
     vec4 picture = IMG_NORM_PIXEL(inputImage, uv);
     float haze = exp(-fog * 0.3 * depth) * smoothstep(0.0, 0.01, h);
     vec4 ground = vec4(tiles.rgb * haze, tiles.a);

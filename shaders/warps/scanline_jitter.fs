@@ -3,7 +3,7 @@
     "CREDIT": "Echoel Live contributors",
     "ISFVSN": "2",
     "CATEGORIES": ["Warp", "Glitch", "Audio reactive"],
-    "STEP_BOUND": 0.04,
+    "STEP_BOUND": 0.06,
     "INPUTS": [
         {"NAME": "inputImage", "TYPE": "image"},
         {"NAME": "amount", "TYPE": "float", "DEFAULT": 0.3, "MIN": 0.0, "MAX": 1.0, "IDENTITY": 0.0, "LABEL": "Slip (0 = off)"},

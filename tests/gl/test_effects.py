@@ -237,6 +237,26 @@ def test_a_one_percent_step_changes_the_picture_only_a_little(ctx, previews, eff
 
 
 @pytest.mark.parametrize("effect", EFFECTS, ids=IDS)
+def test_a_step_ten_minutes_into_a_show_is_as_small_as_at_the_start(ctx, previews, effect):
+    # A rate written as TIME x rate would jump by (step x TIME) here; integrated rates
+    # (common/phase.glsl) move on from where they are.
+    preview = previews(effect)
+    frames = None if effect.stateful else (2 if effect.integrates_rates else 1)
+    for p in effect.params:
+        for i in range(_components(p)):
+            lo, hi = _range(p, i)
+            a = _component(p, i)
+            b = a + 0.01 * (hi - lo) if a + 0.01 * (hi - lo) <= hi + 1e-9 else a - 0.01 * (hi - lo)
+            base = {p.name: _with(p, i, a)}
+            before = preview.render(base, frames, time=600.0)
+            after = preview.render(base, frames, time=600.0, final_params={p.name: _with(p, i, b)})
+            change = mean_change(before, after)
+            assert change <= effect.step_bound, (
+                f"{effect.name}: 10 minutes in, a 1% step of {p.name}[{i}] {a:.4g} -> {b:.4g} changed "
+                f"the picture by {change:.4f} (STEP_BOUND {effect.step_bound})")
+
+
+@pytest.mark.parametrize("effect", EFFECTS, ids=IDS)
 def test_no_nan_or_out_of_range_values_at_parameter_limits(ctx, previews, effect):
     preview = previews(effect)
     for p in effect.params:
@@ -362,13 +382,19 @@ params = { amount = 0.5555556, midpoint = 0.0, angle = 0.25, bass_boost = 0.0 }
 
 
 @pytest.mark.parametrize("map_value,shift_px", [(255, 4), (0, 0)], ids=["white-map", "black-map"])
-def test_displace_moves_the_picture_below_by_the_brightness_of_the_named_layer(tmp_path, map_value, shift_px):
-    from live.render.offline import OfflineSession
+def test_displace_moves_the_picture_below_by_the_brightness_of_the_named_layer(ctx, tmp_path, map_value, shift_px):
+    from live.clock import ManualClock
+    from live.engine import Engine
     from live.scene import load_scene
 
     picture = to_rgb8(standard_picture(64, 36))
-    with OfflineSession(load_scene(_scene_with_map(tmp_path, map_value)), None, fps=30, size=(64, 36)) as session:
-        out = session.step()[..., :3]
+    engine = Engine(ctx, (64, 36), ManualClock())
+    try:
+        engine.load_scene(load_scene(_scene_with_map(tmp_path, map_value)))
+        engine.tick()
+        out = engine.read_rgba()[..., :3]
+    finally:
+        engine.release()
     # A white map moves the picture up by 0.2 x 0.5556 = 1/9 of its height (4 px): the row r
     # (from the top) shows picture row r + 4. A black map (at midpoint 0) moves nothing. The
     # bottom rows, which look below the picture, are mirrored there and left out.
@@ -415,11 +441,14 @@ def test_effects_command_filters_and_prints_json(capsys):
     assert [line.split("\t")[:2] for line in lines] == [["warps/ripple", "warp"], ["warps/tunnel", "warp"]]
 
 
-def test_effects_command_names_an_unknown_effect_with_a_hint():
-    from live.render.effects_catalog import EffectCatalogError
+def test_echoel_effects_names_an_unknown_effect_with_a_hint_and_exits_2(capsys):
+    from live.cli import main
 
-    with pytest.raises(EffectCatalogError, match="no effect named 'ripel'; did you mean 'ripple'"):
-        _effects_cli(["effects", "ripel"])
+    assert main(["effects", "ripel"]) == 2
+    err = capsys.readouterr().err
+    assert "no effect named 'ripel'; did you mean 'ripple'" in err and "Traceback" not in err
+    assert main(["effects", "--brief", "zoom"]) == 0
+    assert capsys.readouterr().out.startswith("warps/zoom\twarp\tZoom: scales the picture")
 
 
 def test_contact_sheet_shows_the_original_and_each_effect_labelled(ctx):
