@@ -9,9 +9,10 @@ TORCH_PIN := torch==2.13.0
 
 # Debian packages: Mesa's EGL/GL for headless rendering, glslang for strict shader validation,
 # PortAudio for audio input, the JACK server (dummy driver) for capture and MIDI tests, Xvfb for
-# window tests, DejaVu for the HUD's font, liblo-tools (oscsend/oscdump) as an independent OSC peer in tests.
+# window tests, DejaVu for the HUD's font, liblo-tools (oscsend/oscdump) as an independent OSC peer
+# in tests, iproute2 and util-linux for the private network namespaces of the Link and mDNS tests.
 DEB_PACKAGES := libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri glslang-tools libportaudio2 jackd2 \
-	xvfb xauth fonts-dejavu-core liblo-tools
+	xvfb xauth fonts-dejavu-core liblo-tools iproute2 util-linux
 
 .PHONY: demo test sysdeps venv venv-test bench bench-report clean help
 .DEFAULT_GOAL := help

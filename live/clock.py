@@ -287,6 +287,11 @@ class BeatClock:
         self._reanchor(t, self.beat_at(t), bpm)
         self.source = str(source)
 
+    @property
+    def last_tap(self) -> float | None:
+        """Time of the latest tap, or None before the first."""
+        return self._taps[-1] if self._taps else None
+
     def tap(self, t: float) -> None:
         """Tap tempo: one call per tap, `t` the time of the tap.
 

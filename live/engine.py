@@ -150,6 +150,9 @@ class Engine:
         self.blackout = False
         self.freeze = False
         self.panicked = False
+        #: The show's controllers (MIDI, mapping files, Link, tempo arbitration), set by
+        #: live.control.controllers.attach_controllers; None in offline renders.
+        self.controls = None
         #: Seconds a media layer may wait for the frame due (0 live: never wait; offline renders
         #: set it so every frame shows exactly the video frame of its time).
         self.frame_wait = 0.0
@@ -300,8 +303,7 @@ class Engine:
         Raises SceneError (or MappingFileError for a binding) naming the file and key.
         """
         # Controller bindings from mapping files (live.control) join the scene's own mappings;
-        # `controls` is set by live.control.attach_controllers, absent in offline renders.
-        controls = getattr(self, "controls", None)
+        controls = self.controls
         bindings = controls.bindings_for(spec) if controls is not None else []
         specs = [*spec.mappings, *(b.mapping for b in bindings)]
         try:
@@ -389,7 +391,7 @@ class Engine:
             return lambda v, layer=layer, name=name, fx=fx: layer.set_mapped(name, v, fx)
         def command(name: str) -> Callable[[float], None]:
             def send(v: float) -> None:
-                controls = getattr(self, "controls", None)
+                controls = self.controls
                 if controls is not None:
                     controls.command(name, v)
                 else:
@@ -548,7 +550,7 @@ class Engine:
 
     def _publish_signals(self, beat: BeatClock) -> None:
         signals = self.signals
-        controls = getattr(self, "controls", None)
+        controls = self.controls
         if controls is not None:
             # MIDI, MIDI clock and Link: events drained into the bus, tempo sources applied to
             # the BeatClock (live.control; render thread, before the mappings run).

@@ -793,6 +793,7 @@ def add_live_arguments(p: argparse.ArgumentParser) -> None:
     add("--no-operator", action="store_true", help="no operator monitor window")
     add("--record", metavar="OUT.mp4", help="with windows: also record the program output (with the audio)")
     add("--no-osc", action="store_true", help="do not listen for OSC (nor serve OSCQuery)")
+    add("--no-controllers", action="store_true", help="no MIDI, controller mappings or Link")
     add("--no-flash-guard", action="store_true",
         help="switch the photosensitivity flash guard off for this show (it is on by default)")
 
@@ -831,7 +832,9 @@ def live_options(args: argparse.Namespace, setlist: SetList, default_video: Path
                        record=Path(args.record) if getattr(args, "record", None) else None,
                        program=program, operator=not getattr(args, "no_operator", False),
                        flash_guard=not getattr(args, "no_flash_guard", False),
-                       osc=not getattr(args, "no_osc", False), config=getattr(args, "config", None))
+                       osc=not getattr(args, "no_osc", False),
+                       controllers=not getattr(args, "no_controllers", False),
+                       config=getattr(args, "config", None))
 
 
 def cmd_run(args: argparse.Namespace) -> int:

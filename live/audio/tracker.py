@@ -52,7 +52,9 @@ from live.clock import MAX_BPM, MIN_BPM, BeatClock
 #: BeatClock source name while the tracker is in charge.
 AUDIO_SOURCE = "audio"
 #: BeatClock sources that override the tracker until released (tap tempo, a mapped tempo fader).
-OVERRIDE_SOURCES = frozenset({"tap", "mapping"})
+# Sources the driver yields to: the operator (tap tempo, a tempo fader) and the external clocks
+# that rank above the tracker in live.control.tempo's priority (MIDI clock, Ableton Link).
+OVERRIDE_SOURCES = frozenset({"tap", "mapping", "midi_clock", "link"})
 
 
 @dataclass(frozen=True)

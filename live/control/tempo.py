@@ -148,10 +148,8 @@ class TrackerTempoSource:
 
 
 def _last_tap_time(beat: BeatClock) -> float | None:
-    """Time of the BeatClock's latest tap, or None. (BeatClock keeps its taps in `_taps`; a
-    public `last_tap` would be cleaner and is requested in the issue note.)"""
-    taps = getattr(beat, "_taps", None)
-    return taps[-1] if taps else None
+    """Time of the BeatClock's latest tap, or None."""
+    return beat.last_tap
 
 
 def wrap(x: float, period: float) -> float:

@@ -67,6 +67,7 @@ class LiveOptions:
         flash_guard: limit flashes on the program output (on by default; off logs a warning).
         hot_reload: watch the running scene and its shaders and reload them when saved.
         osc: listen for OSC (and serve OSCQuery) as the configuration says.
+        controllers: MIDI input and output, controller mapping files, Link and tempo arbitration.
         config: the configuration file given on the command line (None: the usual search).
         snapshots: folder for snapshots (None: ~/.local/share/echoel/snapshots).
         shader_roots: shader folders (None: the defaults).
@@ -88,6 +89,7 @@ class LiveOptions:
     shader_roots: list[Path] | None = None
     hot_reload: bool = True
     osc: bool = True
+    controllers: bool = True
     config: str | None = None
 
 
@@ -287,6 +289,7 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
     show: Show | None = None
     reloader = None
     osc = None
+    controllers = None
     recording: RecordingOutput | None = None
     sheet: ContactSheet | None = None
     duration = options.duration
@@ -359,6 +362,8 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
             osc = _osc_services(engine, options, show, parts)
             if osc is not None:
                 pollers.append(osc.poll)
+        if options.controllers:
+            controllers = _controllers(show, options, parts)
         if on_show is not None:
             on_show(show)
         previous = install_sigint(show)
@@ -383,6 +388,8 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
         report.errors += snapshots.errors
         return report
     finally:
+        if controllers is not None:
+            controllers.stop()
         if osc is not None:
             osc.close()
         if reloader is not None:
@@ -419,6 +426,21 @@ def _osc_services(engine: Engine, options: LiveOptions, show: Show, parts: PartR
         log.error("OSC input unavailable, the show goes on without it: %s", exc)
         return None
     return services
+
+
+def _controllers(show: Show, options: LiveOptions, parts: PartRegistry):
+    """MIDI, mapping files, MIDI learn, Link and the tempo arbiter; None when their settings are
+    broken (the show goes on without them; the error names the file and key)."""
+    from live.config import ConfigError, load_config
+    from live.control.controllers import attach_controllers
+    from live.scene import SceneError
+
+    try:
+        return attach_controllers(show, load_config(options.config))
+    except (ConfigError, SceneError, OSError) as exc:
+        parts.failed("controllers", str(exc))
+        log.error("controllers unavailable, the show goes on without them: %s", exc)
+        return None
 
 
 def _flash_guard(ctx, options: LiveOptions, parts: PartRegistry):
