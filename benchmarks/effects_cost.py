@@ -17,6 +17,7 @@ Usage: python benchmarks/effects_cost.py [--quick] [--only NAME ...]
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -169,6 +170,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     path = write_result("effects_cost", metrics, targets, gl_renderer=renderer_name(ctx),
                         machine=machine_info(renderer_name(ctx)))
+    # The report (benchmarks/report.py) prints a result's "notes" under its table.
+    doc = json.loads(path.read_text())
+    base = results[first]["passthrough"]["ms"]
+    doc["notes"] = (f"Ratios are median frame times over the pass-through shader's "
+                    f"({base:.2f} ms at {first} in this run), blocks interleaved. Costliest at {first}: "
+                    + ", ".join(f"{n} {ratios[n]:.1f}x" for n in costly[:8]) + ".")
+    path.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"wrote {path}")
     ctx.release()
     return 0
