@@ -27,15 +27,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import moderngl  # noqa: E402
-import numpy as np  # noqa: E402
+import moderngl
+import numpy as np
 
-from benchmarks._common import machine_info, print_table, target, write_result  # noqa: E402
-from live.render.context import create_headless_context, release_framebuffers, renderer_name  # noqa: E402
-from live.render.effects_catalog import list_effects  # noqa: E402
-from live.render.effects_preview import is_stateful, preview_engine_values, standard_picture  # noqa: E402
-from live.render.isf import IsfShader, load_isf  # noqa: E402
-from live.render.program import IsfRenderer  # noqa: E402
+from benchmarks._common import machine_info, print_table, target, write_result
+from live.render.context import (
+    create_headless_context,
+    release_framebuffers,
+    renderer_name,
+)
+from live.render.effects_catalog import list_effects
+from live.render.effects_preview import (
+    is_stateful,
+    preview_engine_values,
+    standard_picture,
+)
+from live.render.isf import IsfShader, load_isf
+from live.render.program import IsfRenderer
 
 SIZES = ((640, 360), (1280, 720))
 #: An effect may cost at most this many pass-throughs at 640x360.

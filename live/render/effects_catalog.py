@@ -21,12 +21,18 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from live.render.isf import IsfInput, IsfShader, load_isf
-from live.render.shader_source import REPO_SHADERS, ShaderSourceError, read_shader_file, split_header
+from live.render.shader_source import (
+    REPO_SHADERS,
+    ShaderSourceError,
+    read_shader_file,
+    split_header,
+)
 
 #: Folders of shaders/ that hold effects, and the category each one's effects get.
 EFFECT_FOLDERS = {"warps": "warp", "effects": "effect"}

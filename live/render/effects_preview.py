@@ -15,14 +15,15 @@ fixed audio values), with time injected by the caller. Render thread only, excep
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Self
 
 import moderngl
 import numpy as np
 
 from live.render.context import create_headless_context, release_framebuffers
-from live.render.effects_catalog import PHASES_TARGET, is_stateful, persistent_targets
+from live.render.effects_catalog import is_stateful, persistent_targets
 from live.render.isf import IsfShader, load_isf
 from live.render.program import EngineUniforms, IsfRenderer
 from live.render.shader_source import resolve_shader_path
@@ -226,7 +227,7 @@ class EffectPreview:
         release_framebuffers(self.ctx, *(obj for pair in self._targets for obj in pair), self._input)
         self._targets = []
 
-    def __enter__(self) -> "EffectPreview":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
