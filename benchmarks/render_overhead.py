@@ -200,7 +200,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer frames (smoke run)")
     args = parser.parse_args()
-    rounds, block, cpu_frames, seconds = (3, 10, 60, 2.0) if args.quick else (10, 30, 400, 10.0)
+    rounds, block, cpu_frames, seconds = (3, 10, 60, 2.0) if args.quick else (10, 30, 400, 4.0)
 
     ctx = create_headless_context()
     gl = renderer_name(ctx)
