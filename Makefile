@@ -14,13 +14,14 @@ TORCH_PIN := torch==2.13.0
 DEB_PACKAGES := libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri glslang-tools libportaudio2 jackd2 \
 	xvfb xauth fonts-dejavu-core liblo-tools iproute2 util-linux
 
-.PHONY: demo test sysdeps venv venv-test bench bench-report clean help
+.PHONY: demo test sysdeps venv venv-test bench bench-report effects-sheet clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make demo    set up and run the demo scene (renders out/demo.mp4 headless)"
 	@echo "make test    set up and run the whole test suite"
 	@echo "make bench   run the benchmarks; make bench-report rewrites BENCHMARKS.md"
+	@echo "make effects-sheet  regenerate docs/effects.png"
 
 # Installs missing Debian packages when running as root on Debian; otherwise says what is needed.
 sysdeps:
@@ -68,6 +69,10 @@ bench: sysdeps venv-test
 
 bench-report: venv
 	$(PY) benchmarks/report.py
+
+# docs/effects.png: every warp and effect applied to the standard test picture.
+effects-sheet: sysdeps venv
+	$(PY) -m live.render.effects_catalog --sheet docs/effects.png
 
 clean:
 	rm -rf out build *.egg-info .pytest_cache
