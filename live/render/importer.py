@@ -22,12 +22,10 @@ child process (``python -m live.render.importer --worker``).
 from __future__ import annotations
 
 import argparse
-import collections
 import colorsys
 import json
 import math
 import os
-import queue
 import re
 import shutil
 import subprocess
@@ -42,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from live.render.validate import STDERR_TAIL, ValidatorError, _Died, _Timeout, _Worker
+from live.render.validate import ValidatorError, _Died, _Timeout, _Worker, serve_worker
 
 #: Default seconds one file may take to load, compile and render its frames.
 DEFAULT_TIMEOUT = 20.0
@@ -467,31 +465,7 @@ class _Checker:
 
 def _worker_main() -> int:
     """Serve check requests on stdin, one JSON object per line. Child process only."""
-    channel = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
-    os.dup2(2, 1)  # a library printing to fd 1 must not corrupt the protocol
-    sys.stdout = sys.stderr
-
-    def send(obj: dict) -> None:
-        channel.write(json.dumps(obj) + "\n")
-        channel.flush()
-
-    try:
-        checker = _Checker()
-    except Exception as exc:  # noqa: BLE001 - reported to the parent
-        send({"ready": False, "error": f"{type(exc).__name__}: {exc}"})
-        return 0
-    send({"ready": True, "renderer": checker.renderer, "pid": os.getpid()})
-    for line in sys.stdin:
-        try:
-            request = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if request.get("op") == "quit":
-            break
-        answer = checker.check(request)
-        answer["id"] = request.get("id")
-        send(answer)
-    return 0
+    return serve_worker(_Checker, _Checker.check)
 
 
 # --------------------------------------------------------------------------------------------
@@ -578,7 +552,7 @@ class ShaderChecker:
         if self._worker is not None and self._worker.proc.poll() is None:
             return self._worker
         try:
-            worker = _CheckWorker(sys.executable, self.start_timeout)
+            worker = _Worker(sys.executable, self.start_timeout, module="live.render.importer")
         except (_Timeout, _Died):
             raise ValidatorError("the shader check process did not start") from None
         if not worker.ready:
@@ -620,35 +594,6 @@ class ShaderChecker:
                            str(answer.get("reason", "")), time.monotonic() - start,
                            answer.get("max_std"), answer.get("max_change"),
                            tuple(answer.get("warnings", ())))
-
-
-class _CheckWorker(_Worker):
-    """A persistent ``python -m live.render.importer --worker`` child, driven with the shader
-    validator's JSON-lines plumbing (requests, timeouts, kill and reap). Parent side."""
-
-    def __init__(self, python: str, start_timeout: float) -> None:
-        # Same start-up as the validator's worker, with this module's worker in the child.
-        env = dict(os.environ)
-        root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-        env.setdefault("PYTHONUNBUFFERED", "1")
-        self.proc = subprocess.Popen(
-            [python, "-m", "live.render.importer", "--worker"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
-            encoding="utf-8", bufsize=1)
-        self.answers: queue.Queue[dict | None] = queue.Queue()
-        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
-        threading.Thread(target=self._read_answers, name="checker-stdout", daemon=True).start()
-        threading.Thread(target=self._read_stderr, name="checker-stderr", daemon=True).start()
-        try:
-            hello = self._next(start_timeout)
-        except (_Timeout, _Died):
-            self.kill()
-            raise
-        self.ready = bool(hello.get("ready"))
-        self.renderer = str(hello.get("renderer", ""))
-        self.error = str(hello.get("error", ""))
-        self._ids = 0
 
 
 # --------------------------------------------------------------------------------------------

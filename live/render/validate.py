@@ -36,7 +36,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from live.render.isf import shader_dependencies  # noqa: F401 - re-exported for callers
 
@@ -224,8 +224,13 @@ def _answer(ok: bool, file: str, line: int | None, message: str, files: list[str
             "warnings": warnings}
 
 
-def _worker_main() -> int:
-    """Serve validation requests on stdin, one JSON object per line. Child process only."""
+def serve_worker(make_handler: Callable[[], Any], handle: Callable[[Any, dict], dict]) -> int:
+    """The child side of a JSON-lines worker: one request per stdin line, one answer per line.
+
+    `make_handler()` builds the GL-owning object (its `renderer` string goes in the hello line;
+    an exception there is reported as ``{"ready": false}``); `handle(obj, request)` answers one
+    request. Shared by the shader validator and the importer's checker. Child process only.
+    """
     # Keep the protocol channel clean: a library that prints to fd 1 writes to stderr instead.
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)
@@ -236,11 +241,11 @@ def _worker_main() -> int:
         channel.flush()
 
     try:
-        tester = _Tester()
+        handler = make_handler()
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which decides
         send({"ready": False, "error": f"{type(exc).__name__}: {exc}"})
         return 0
-    send({"ready": True, "renderer": tester.renderer, "pid": os.getpid()})
+    send({"ready": True, "renderer": handler.renderer, "pid": os.getpid()})
     for line in sys.stdin:  # EOF (the parent died or closed us) ends the worker
         try:
             request = json.loads(line)
@@ -248,10 +253,15 @@ def _worker_main() -> int:
             continue
         if request.get("op") == "quit":
             break
-        answer = tester.validate(request)
+        answer = handle(handler, request)
         answer["id"] = request.get("id")
         send(answer)
     return 0
+
+
+def _worker_main() -> int:
+    """Serve validation requests on stdin, one JSON object per line. Child process only."""
+    return serve_worker(_Tester, _Tester.validate)
 
 
 # --------------------------------------------------------------------------------------------
@@ -268,15 +278,16 @@ class _Died(Exception):
 
 
 class _Worker:
-    """One running worker process and the threads draining its pipes. Parent side."""
+    """One running worker process (`python -m <module> --worker`, serving `serve_worker`) and the
+    threads draining its pipes. Parent side."""
 
-    def __init__(self, python: str, start_timeout: float) -> None:
+    def __init__(self, python: str, start_timeout: float, module: str = "live.render.validate") -> None:
         env = dict(os.environ)
         # Make the `live` package importable in the child even when it is not installed.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_REPO_ROOT), env.get("PYTHONPATH")]))
         env.setdefault("PYTHONUNBUFFERED", "1")
         self.proc = subprocess.Popen(
-            [python, "-m", "live.render.validate", "--worker"], stdin=subprocess.PIPE,
+            [python, "-m", module, "--worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, encoding="utf-8",
             bufsize=1)
         self.answers: queue.Queue[dict | None] = queue.Queue()
