@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from live.testing import spawn_python, wait_line
 import soundfile as sf
 
 from live.audio.devices import JackDummyServer, JackUnavailableError
@@ -102,25 +102,6 @@ os._exit(0)
 """
 
 
-def _child(code: str, *args: str, env: dict) -> subprocess.Popen:
-    env = dict(env, PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
-    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, env=env, text=True,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def _wait_line(proc: subprocess.Popen, prefix: str, timeout: float = 20.0) -> str:
-    """Read the child's stdout until a line starts with `prefix` (or fail with its stderr)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith(prefix):
-            return line.strip()
-        if not line and proc.poll() is not None:
-            break
-    proc.kill()
-    raise AssertionError(f"child never said {prefix!r}; stderr:\n{proc.stderr.read()[-3000:]}")
-
-
 def _new_client_ports(server: JackDummyServer, before: set[str], suffix: str) -> list[str]:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
@@ -183,19 +164,19 @@ def _check_capture(jack: JackDummyServer, wav: Path, capture_seconds: float, che
 def _play_into_capture(jack: JackDummyServer, wav: Path, capture_seconds: float, rate: str = "default"):
     before = set(jack.ports())
     out_npy = wav.with_suffix(f".{rate}.captured.npy")
-    cap = _child(CAPTURE, str(out_npy), str(capture_seconds), rate, env=jack.env)
-    _wait_line(cap, "READY")
+    cap = spawn_python(CAPTURE, str(out_npy), str(capture_seconds), rate, env=jack.env)
+    wait_line(cap, "READY")
     cap_in = _new_client_ports(jack, before, "in_")[0]
     before = set(jack.ports())
-    player = _child(PLAYER, str(wav), env=jack.env)
-    _wait_line(player, "READY")
+    player = spawn_python(PLAYER, str(wav), env=jack.env)
+    wait_line(player, "READY")
     play_out = _new_client_ports(jack, before, "out_")[0]
     # Patch the player into the capturer only: its default links to the (silent) system ports
     # would not change the samples, but the test should hear one source.
     jack.connect(play_out, cap_in)
     jack.disconnect("system:capture_1", cap_in)
-    _wait_line(player, "DONE", timeout=CLICKS_S + LEAD_S + 20)
-    stats = json.loads(_wait_line(cap, "STATS", timeout=capture_seconds + 20)[len("STATS "):])
+    wait_line(player, "DONE", timeout=CLICKS_S + LEAD_S + 20)
+    stats = json.loads(wait_line(cap, "STATS", timeout=capture_seconds + 20)[len("STATS "):])
     cap.wait(10)
     player.wait(10)
     return np.load(out_npy), stats
@@ -249,14 +230,14 @@ def test_jack_server_dying_mid_show_switches_to_silence_and_the_beat_runs_on():
     except JackUnavailableError as exc:
         pytest.skip(f"no JACK dummy server can run here: {exc}")
     try:
-        child = _child(SUPERVISED, "5.0", env=server.env)
-        assert _wait_line(child, "STATE") == "STATE running"
+        child = spawn_python(SUPERVISED, "5.0", env=server.env)
+        assert wait_line(child, "STATE") == "STATE running"
         time.sleep(1.0)
     finally:
         server.stop()  # the server dies under the running capture
-    line = _wait_line(child, "STATE", timeout=10)
+    line = wait_line(child, "STATE", timeout=10)
     assert line.startswith("STATE no audio input") and "'system' lost" in line
-    end = json.loads(_wait_line(child, "END", timeout=30)[len("END "):])
+    end = json.loads(wait_line(child, "END", timeout=30)[len("END "):])
     child.wait(10)
     assert end["state"] == "no audio input" and end["losses"] == 1
     # The analysis kept receiving audio (silence) for the whole run, and beats kept firing at

@@ -13,12 +13,13 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from live.testing import private_netns_command, private_netns_unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,29 +73,13 @@ print("RESULT " + json.dumps({"engine": samples, "peer": peer_samples}))
 """
 
 
-def _netns_shell(script: str) -> list[str]:
-    return ["unshare", "-n", "sh", "-c",
-            "ip link set lo up && ip link set lo multicast on && "
-            "ip route add 224.0.0.0/4 dev lo && " + script]
-
-
-def _netns_available() -> str | None:
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "unshare or ip (util-linux, iproute2) not installed"
-    probe = subprocess.run(_netns_shell("true"), capture_output=True, text=True, timeout=20,
-                           check=False)
-    if probe.returncode != 0:
-        return f"cannot create a private network namespace: {probe.stderr.strip()[-200:]}"
-    return None
-
-
 def test_two_link_peers_follow_tempo_and_bar_phase_in_a_private_namespace():
     pytest.importorskip("aalink", reason="aalink (Ableton Link) not installed")
-    reason = _netns_available()
+    reason = private_netns_unavailable()
     if reason:
         pytest.skip(reason)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run(_netns_shell('"$0" -c "$1" "$2"') + [sys.executable, ENGINE, PEER],
+    proc = subprocess.run(private_netns_command('"$0" -c "$1" "$2"') + [sys.executable, ENGINE, PEER],
                           capture_output=True, text=True, timeout=90, env=env, cwd=ROOT, check=False)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
     assert line is not None, proc.stdout[-2000:] + proc.stderr[-2000:]

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from live.testing import private_netns_command, private_netns_unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,28 +71,13 @@ server.wait(timeout=10)
 """
 
 
-def _netns_shell(script: str) -> list[str]:
-    return ["unshare", "-n", "sh", "-c",
-            "ip link set lo up && ip link set lo multicast on && "
-            "ip route add 224.0.0.0/4 dev lo && " + script]
-
-
-def _netns_available() -> str | None:
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "unshare or ip (util-linux, iproute2) not installed"
-    probe = subprocess.run(_netns_shell("true"), capture_output=True, text=True, timeout=20)
-    if probe.returncode != 0:
-        return f"cannot create a private network namespace: {probe.stderr.strip()[-200:]}"
-    return None
-
-
 def test_oscquery_and_osc_services_are_discovered_over_mdns_in_a_private_namespace():
     pytest.importorskip("zeroconf", reason="zeroconf not installed")
-    reason = _netns_available()
+    reason = private_netns_unavailable()
     if reason:
         pytest.skip(reason)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run(_netns_shell('"$0" -c "$1" "$2" "$3"') + [sys.executable, RUN, SERVER, BROWSER],
+    proc = subprocess.run(private_netns_command('"$0" -c "$1" "$2" "$3"') + [sys.executable, RUN, SERVER, BROWSER],
                           capture_output=True, text=True, timeout=100, env=env, cwd=ROOT)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
     assert line is not None, proc.stdout[-2000:] + proc.stderr[-2000:]

@@ -17,11 +17,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from live.testing import spawn_python, wait_line
 
 from live.audio.devices import JackDummyServer, JackUnavailableError
 
@@ -118,24 +119,6 @@ print("RESULT " + json.dumps({"bus": bus.snapshot(), "steps": steps, "stats": in
 """
 
 
-def _child(code: str, *args: str, env: dict) -> subprocess.Popen:
-    env = dict(env, PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
-    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, env=env, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def _wait(proc: subprocess.Popen, prefix: str, timeout: float = 20.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith(prefix):
-            return line.strip()
-        if not line and proc.poll() is not None:
-            break
-    proc.kill()
-    raise AssertionError(f"no '{prefix}' from the child: {proc.stderr.read()[-2000:]}")
-
-
 def test_midi_through_jack_between_two_processes():
     pytest.importorskip("rtmidi", reason="python-rtmidi not installed")
     try:
@@ -144,20 +127,20 @@ def test_midi_through_jack_between_two_processes():
         pytest.skip(f"no JACK dummy server: {exc}")
     sender = receiver = None
     try:
-        sender = _child(SENDER, env=server.env)
-        _wait(sender, "READY")
-        receiver = _child(RECEIVER, "6.0", env=server.env)
-        ready = _wait(receiver, "READY")
+        sender = spawn_python(SENDER, env=server.env, stdin=subprocess.PIPE)
+        wait_line(sender, "READY")
+        receiver = spawn_python(RECEIVER, "6.0", env=server.env, stdin=subprocess.PIPE)
+        ready = wait_line(receiver, "READY")
         assert "e2e-sender:pad out" in ready, ready
         sender.stdin.write("GO\n")
         sender.stdin.flush()
-        _wait(sender, "CLOCK_DONE")
-        _wait(sender, "SWAPPED")
+        wait_line(sender, "CLOCK_DONE")
+        wait_line(sender, "SWAPPED")
         time.sleep(1.0)  # a rescan (0.3 s) opens the new port and closes the old one
         sender.stdin.write("SEND_LATE\n")
         sender.stdin.flush()
-        _wait(sender, "LATE_SENT")
-        result = json.loads(_wait(receiver, "RESULT", timeout=30)[len("RESULT "):])
+        wait_line(sender, "LATE_SENT")
+        result = json.loads(wait_line(receiver, "RESULT", timeout=30)[len("RESULT "):])
         sender.stdin.write("END\n")
         sender.stdin.flush()
     finally:

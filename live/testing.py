@@ -1,0 +1,61 @@
+"""Helpers for tests and benchmarks that run real processes: Python children speaking a line
+protocol, and private network namespaces for anything that multicasts or announces itself
+(Ableton Link, mDNS), so nothing leaves the machine.
+
+Main thread of a test or benchmark; nothing here is used by the engine itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def private_netns_command(script: str) -> list[str]:
+    """argv running `script` (sh) in a new network namespace with only loopback, multicast on it.
+
+    Extra argv items appended by the caller become "$0", "$1"... of the script.
+    """
+    return ["unshare", "-n", "sh", "-c",
+            "ip link set lo up && ip link set lo multicast on && "
+            "ip route add 224.0.0.0/4 dev lo && " + script]
+
+
+def private_netns_unavailable() -> str | None:
+    """Why a private network namespace cannot be made here (None when it can): a skip reason."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return "unshare or ip (util-linux, iproute2) not installed"
+    probe = subprocess.run(private_netns_command("true"), capture_output=True, text=True, timeout=20,
+                           check=False)
+    if probe.returncode != 0:
+        return f"cannot create a private network namespace: {probe.stderr.strip()[-200:]}"
+    return None
+
+
+def spawn_python(code: str, *args: str, env: dict | None = None,
+                 stdin: int | None = subprocess.DEVNULL) -> subprocess.Popen:
+    """Run `python -c code args...` with this checkout importable; text pipes for stdout/stderr."""
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, env=env, text=True,
+                            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_line(proc: subprocess.Popen, prefix: str, timeout: float = 20.0) -> str:
+    """Read the child's stdout until a line starts with `prefix`; kill it and raise
+    AssertionError with the end of its stderr if that never happens."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith(prefix):
+            return line.strip()
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError(f"child never said {prefix!r}; stderr:\n{proc.stderr.read()[-3000:]}")
