@@ -169,6 +169,7 @@ class FilePlayback:
         self.loop = loop
         self.name = name
         self.analyzer = AudioAnalysis(self.sr)
+        self.latency_s = 0.0  # a file plays on the show clock itself
         self._fed = 0  # samples fed, counting loops
 
     @classmethod
@@ -216,6 +217,79 @@ class FilePlayback:
 
 # --------------------------------------------------------------------------------------------
 # The next scene, small
+
+
+class LiveInput:
+    """Live audio from an input device through an `InputSupervisor`: the show's analysis and
+    recorder see one continuous timeline; a lost device turns into silence (the beat clock
+    free-runs) and reconnects by name when it returns. Same interface as `FilePlayback`.
+
+    Render thread: `frame` reads everything captured since the previous frame.
+
+    Args:
+        supervisor: a started `live.audio.sources.InputSupervisor`.
+        name: what the HUD and the log call this input.
+        keep_s: seconds of recent audio kept for the recorder (`block`).
+    """
+
+    def __init__(self, supervisor, *, name: str = "input", keep_s: float = 4.0) -> None:
+        self.supervisor = supervisor
+        self.sr = ANALYSIS_RATE
+        self.name = name
+        self.loop = False
+        self.duration = None  # live: no end
+        self.samples = np.zeros((0, 1), np.float32)  # shape[1]: channels the recorder gets
+        self.analyzer = AudioAnalysis(self.sr)
+        self._keep = collections.deque()  # (start_frame, mono block) for the recorder
+        self._keep_frames = int(keep_s * self.sr)
+        self._fed = 0
+
+    @classmethod
+    def open(cls, device: str | None, clock: Clock, parts=None) -> "LiveInput":
+        """Start capturing from `device` (a name or part of one; None: the system default).
+
+        Never raises for a missing device: it starts on silence and keeps trying (part "audio").
+        """
+        from live.audio.devices import rescan
+        from live.audio.sources import InputSupervisor, open_input
+
+        supervisor = InputSupervisor(lambda: open_input(device), clock=clock, parts=parts, rescan=rescan)
+        supervisor.start()
+        return cls(supervisor, name=device or "default input")
+
+    @property
+    def latency_s(self) -> float:
+        """The device's input latency: audio heard now was played this long ago."""
+        return float(self.supervisor.latency_s)
+
+    @property
+    def fed(self) -> int:
+        """Frames captured so far on the continuous timeline."""
+        return self._fed
+
+    def frame(self, position: float, dt: float) -> AudioFrame:
+        """Analyse everything captured since the last frame (`position` is not needed live)."""
+        chunk = self.supervisor.read()
+        if chunk.frames:
+            mono = chunk.mono()
+            self.analyzer.feed(mono)
+            self._keep.append((chunk.start_frame, mono.copy()))
+            while self._keep and self._keep[-1][0] - self._keep[0][0] > self._keep_frames:
+                self._keep.popleft()
+            self._fed = chunk.start_frame + chunk.frames
+        return self.analyzer.frame(max(0.0, dt))
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        """Captured frames `start`..`stop` as (n, 1); frames no longer kept read as silence."""
+        out = np.zeros((max(0, stop - start), 1), np.float32)
+        for first, mono in self._keep:
+            a, b = max(start, first), min(stop, first + len(mono))
+            if a < b:
+                out[a - start:b - start, 0] = mono[a - first:b - first]
+        return out
+
+    def close(self) -> None:
+        self.supervisor.stop()
 
 
 class NextPreview:
@@ -459,7 +533,8 @@ class Show:
             self.last_audio = self.audio.frame(now - self._start_time, dt)
             self.engine.set_audio_frame(self.last_audio)
             # The tracker hears audio time; the clock runs in show time, offset by the start.
-            self.audio.analyzer.drive(self.engine.beat, now, audio_to_clock_s=self._start_time)
+            self.audio.analyzer.drive(self.engine.beat, now,
+                                      audio_to_clock_s=self._start_time + self.audio.latency_s)
         self.engine.tick()
         self.cues.after_frame()
         if self.preview is not None:
@@ -776,6 +851,9 @@ def add_live_arguments(p: argparse.ArgumentParser) -> None:
     --duration and --out)."""
     add = p.add_argument
     add("--no-audio", action="store_true", help="no audio: the scenes run without sound analysis")
+    add("--input", metavar="DEVICE", nargs="?", const="",
+        help="react to live audio from an input device (a name or part of one, see `echoel devices`; "
+             "no name: the system default) instead of a file")
     add("--headless", action="store_true", help="render headless even when a display is available")
     add("--sheet", metavar="PNG", help="headless: contact sheet to write (default: next to the video)")
     add("--fade", type=float, help=f"crossfade seconds between scenes (default {DEFAULT_FADE_S:g}, "
@@ -823,7 +901,10 @@ def live_options(args: argparse.Namespace, setlist: SetList, default_video: Path
                          size=parse_size(window_size, "--window-size") if window_size else size,
                          vsync=not getattr(args, "no_vsync", False), transform=transform)
     audio = None
-    if not getattr(args, "no_audio", False):
+    live_input = getattr(args, "input", None)
+    if live_input is not None and getattr(args, "audio", None):
+        raise ShowError("give either --input (live audio) or --audio FILE, not both")
+    if not getattr(args, "no_audio", False) and live_input is None:
         audio = Path(args.audio) if getattr(args, "audio", None) else ensure_demo_track()
     return LiveOptions(size=size, fps=fps, fade=float(fade), duration=duration, audio=audio,
                        headless=bool(getattr(args, "headless", False)),
@@ -832,6 +913,7 @@ def live_options(args: argparse.Namespace, setlist: SetList, default_video: Path
                        record=Path(args.record) if getattr(args, "record", None) else None,
                        program=program, operator=not getattr(args, "no_operator", False),
                        flash_guard=not getattr(args, "no_flash_guard", False),
+                       live_input=None if getattr(args, "no_audio", False) else live_input,
                        osc=not getattr(args, "no_osc", False),
                        controllers=not getattr(args, "no_controllers", False),
                        config=getattr(args, "config", None))

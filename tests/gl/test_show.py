@@ -15,6 +15,7 @@ import pytest
 from live.audio.synthetic import kick_hat_loop
 from live.clock import ManualClock
 from live.engine import Engine
+from live.health.registry import State
 from live.render.outputs.timing import FramePacer
 from live.render.shader_source import default_search_roots
 from live.render.video import read_png
@@ -399,3 +400,39 @@ def test_a_saved_scene_file_reaches_the_running_show_through_the_hot_reloader(ma
         assert reloader.reloads >= 1
     finally:
         reloader.stop()
+
+
+def test_live_input_lights_bass_and_survives_its_device_going_away(make_show, tmp_path):
+    from live.audio.sources import FileSource, InputSupervisor
+    from live.show import LiveInput
+
+    bass = write_scene(tmp_path, "bass", None, shader="e/time")  # blue = BASS
+    show = make_show([bass])
+    loop = kick_hat_loop(120.0, 3.0)
+    state = {"gone": False}
+
+    def open_source():
+        if state["gone"]:
+            raise OSError("device unplugged")
+        src = FileSource.from_array(loop, 48000, clock=show.clock)
+        src.start()
+        return src
+
+    supervisor = InputSupervisor(open_source, clock=show.clock, parts=show.parts, retry_s=0.5,
+                                 stall_s=0.3, background_rescan=False)
+    supervisor.start()
+    show.audio = LiveInput(supervisor, name="test input")
+    try:
+        levels = [step(show, 1 / 30)[2] for _ in range(60)]
+        assert max(levels) > 0.3, "kicks heard through the input must light BASS"
+        assert show.audio.fed > 48000
+        recorded = show.audio.block(show.audio.fed - 4800, show.audio.fed)
+        assert recorded.shape == (4800, 1) and np.abs(recorded).max() > 0.0
+        # The device goes away for good: silence, a degraded part state, the show runs on.
+        state["gone"] = True
+        supervisor.source.stop()
+        frames = [step(show, 1 / 30) for _ in range(60)]
+        assert show.parts.get("audio").state != State.OK
+        assert len(frames) == 60
+    finally:
+        show.audio.close()

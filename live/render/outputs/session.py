@@ -37,7 +37,7 @@ from live.render.outputs.window import (
 )
 from live.render.recorder import Recorder, RecordingReport, Snapshotter
 from live.render.video import OutputError
-from live.show import DEFAULT_FADE_S, FilePlayback, NextPreview, SetList, Show
+from live.show import DEFAULT_FADE_S, FilePlayback, LiveInput, NextPreview, SetList, Show
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,8 @@ class LiveOptions:
         operator: open the operator monitor.
         flash_guard: limit flashes on the program output (on by default; off logs a warning).
         hot_reload: watch the running scene and its shaders and reload them when saved.
+        live_input: react to this audio input device instead of `audio` ("" = the system
+            default; None = no live input).
         osc: listen for OSC (and serve OSCQuery) as the configuration says.
         controllers: MIDI input and output, controller mapping files, Link and tempo arbitration.
         config: the configuration file given on the command line (None: the usual search).
@@ -88,6 +90,7 @@ class LiveOptions:
     snapshots: Path | None = None
     shader_roots: list[Path] | None = None
     hot_reload: bool = True
+    live_input: str | None = None
     osc: bool = True
     controllers: bool = True
     config: str | None = None
@@ -279,6 +282,9 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
             log.error("%s", why_headless)
     clock = WallClock()
     parts = PartRegistry(time_source=clock.now)
+    if options.live_input is not None:
+        # Never raises for a missing device: it starts on silence and keeps looking for it.
+        audio = LiveInput.open(options.live_input or None, clock, parts)
     try:
         ctx = host.ctx if host is not None else create_headless_context()
     except BaseException:
@@ -323,7 +329,7 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
         video = options.record
         if why_headless:
             if duration is None:
-                duration = audio.duration if audio is not None else 60.0
+                duration = (audio.duration if audio is not None else None) or 60.0
             video = Path(options.video)
             sheet_path = Path(options.sheet) if options.sheet else video.with_name(video.stem + "-contact.png")
             sheet_path.parent.mkdir(parents=True, exist_ok=True)
@@ -349,7 +355,7 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
         show = Show(engine, setlist, fade=options.fade, audio=audio, fps=options.fps, preview=preview,
                     outputs=outputs, snapshot=snapshots.snapshot, reloader=reloader)
         route.append(show)
-        if audio is not None:
+        if isinstance(audio, FilePlayback):
             parts.ok("audio", f"file {audio.name}, looping")
         show.start()
         if reloader is not None:
@@ -388,6 +394,8 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
         report.errors += snapshots.errors
         return report
     finally:
+        if isinstance(audio, LiveInput):
+            audio.close()
         if controllers is not None:
             controllers.stop()
         if osc is not None:
