@@ -728,10 +728,16 @@ def _bio_problem(rest: str) -> str | None:
     for signal in sorted(BIO_SIGNALS, key=len, reverse=True):
         if rest == signal:
             return None
-        if rest.startswith(signal + ".") and _NAME_SEGMENT_RE.fullmatch(rest[len(signal) + 1:]):
-            return None  # bio.<signal>.<device_id>
+        if not rest.startswith(signal + "."):
+            continue
+        tail = rest[len(signal) + 1:].split(".")
+        if len(tail) == 1 and _NAME_SEGMENT_RE.fullmatch(tail[0]):
+            return None  # bio.<signal>.<device_id> (or .app / .calc of the primary device)
+        if len(tail) == 2 and tail[0] in ("app", "calc") and _NAME_SEGMENT_RE.fullmatch(tail[1]):
+            return None  # bio.<signal>.<app|calc>.<device_id>: what the app sent / what we computed
     return (f"unknown bio signal '{rest}'{did_you_mean(rest, BIO_SIGNALS)}; allowed: "
-            f"{', '.join(BIO_SIGNALS)} (optionally followed by .<device_id>)")
+            f"{', '.join(BIO_SIGNALS)} (optionally followed by .<device_id>, .app, .calc, "
+            ".app.<device_id> or .calc.<device_id>)")
 
 
 def _modulator_problem(rest: str) -> str | None:

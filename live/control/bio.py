@@ -501,8 +501,12 @@ class BioHub:
         for device in self.devices.values():
             values, stale, pulse = self._device_frame(device, now, dt)
             suffix = "." + device.id
+            _, app, calc = device.live_values()
             for name, value in values.items():
                 bus.set(f"bio.{name}{suffix}", value)
+                # What the app sent and what the engine computed, for every device.
+                bus.set(f"bio.{name}.app{suffix}", self._faded(device, f"app.{name}", app.get(name, math.nan), name, now))
+                bus.set(f"bio.{name}.calc{suffix}", self._faded(device, f"calc.{name}", calc.get(name, math.nan), name, now))
             bus.set(f"bio.stale{suffix}", 1.0 if stale else 0.0)
             if pulse:
                 bus.trigger(f"bio.pulse{suffix}")

@@ -343,6 +343,20 @@ def test_several_devices_and_the_primary_one():
     assert bus.get("bio.hr") == 90.0
 
 
+def test_app_and_computed_values_are_published_for_every_device_and_usable_in_scenes():
+    from live.scene import source_name_problem
+
+    hub, bus = BioHub(), SignalBus()
+    hub.handle("/echoel/bio/alice/rmssd", (42.0,), 0.0)
+    hub.handle("/echoel/bio/bob/rmssd", (55.0,), 0.0)
+    hub.publish(bus, 0.1)
+    assert bus.get("bio.rmssd.app.alice") == 42.0 and bus.get("bio.rmssd.app.bob") == 55.0
+    assert "bio.rmssd.calc.bob" in bus  # no RR yet: neutral until enough beats arrive
+    for name in ("bio.rmssd.app.bob", "bio.hr.calc.alice", "bio.hr.app", "bio.coherence.bob"):
+        assert source_name_problem(name) is None, name
+    assert source_name_problem("bio.hr.app.bob.extra") is not None
+
+
 @pytest.mark.parametrize("address, args, cause", [
     ("/echoel/bio/w/hr", (0.0,), "bio: impossible value"),
     ("/echoel/bio/w/hr", (400.0,), "bio: impossible value"),
