@@ -456,7 +456,9 @@ class Engine:
         self._publish_signals(beat)
         scene, fade = self.scene, self._fade
         frame = FrameTime(dt=dt, beat=beat.beat, beats_per_bar=beat.beats_per_bar)
-        for active in (scene, fade.outgoing if fade else None):
+        # The outgoing scene of a crossfade first, so the running scene's values are the ones
+        # left on the bus and in shared targets (master.dimmer...).
+        for active in (fade.outgoing if fade else None, scene):
             if active is not None:
                 # LFOs, sequences and envelopes go on the bus before the mappings read it;
                 # tracks set their targets after them (the choreography wins).
