@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     from live.control.companion_sim import add_parser as add_companion_parser
     from live.render.effects_catalog import add_parser as add_effects_parser
     from live.render.importer import add_parser as add_import_parser
+    from live.signals_cli import add_parser as add_signals_parser
     from live.render.validate import add_parser as add_validate_parser
     from live.show import add_live_arguments, add_run_parser
 
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_validate_parser(sub)
     add_companion_parser(sub)
     add_import_parser(sub)
+    add_signals_parser(sub)
     add_effects_parser(sub)
     try:
         from live.gen.cli import add_parser as add_gen_parser
