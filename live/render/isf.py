@@ -650,7 +650,7 @@ def _parse_input(h: _Header, item: dict, name: str, line: int | None) -> IsfInpu
             raise h.error(line, f"input {name!r} has TYPE {kind!r}; allowed: {', '.join(ISF_TYPES)}")
         h.warn(line, f"input {name!r}: TYPE {kind!r} read as {fixed!r}")
         kind = fixed
-    label = item.get("LABEL")
+    label = item.get("LABEL") or None  # null or "": no label
     if label is not None and not isinstance(label, str):
         raise h.error(line, f"input {name!r}: LABEL must be a string")
 
@@ -928,7 +928,9 @@ def _kind(inputs: Sequence[IsfInput]) -> str:
 
 
 def _text_list(h: _Header, key: str) -> list[str]:
-    value = h.data.get(key, [])
+    # JSON null means "not given": exporters (the ISF editor among them) write it for
+    # empty metadata.
+    value = h.data.get(key) or []
     if isinstance(value, str):
         return [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -937,7 +939,9 @@ def _text_list(h: _Header, key: str) -> list[str]:
 
 
 def _text(h: _Header, key: str) -> str:
-    value = h.data.get(key, "")
+    value = h.data.get(key)
+    if value is None:  # null: not given, as for _text_list
+        return ""
     if not isinstance(value, str):
         raise h.error(h.line_of_key(key), f"{key} must be a string, got {value!r}")
     return value

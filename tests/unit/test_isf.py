@@ -103,6 +103,15 @@ def test_header_without_isfvsn_is_version_1(tmp_path):
     assert load_isf(write_shader(tmp_path, {"INPUTS": []})).isf_version == "1"
 
 
+def test_null_metadata_reads_as_not_given(tmp_path):
+    # ISF editors export empty metadata as JSON null; VDMX and the ISF editor load such files.
+    shader = load_isf(write_shader(tmp_path, {
+        "ISFVSN": "2", "VSN": None, "CREDIT": None, "DESCRIPTION": None, "CATEGORIES": None,
+        "INPUTS": [{"NAME": "a", "TYPE": "float", "LABEL": None}]}))
+    assert (shader.credit, shader.description, shader.categories) == ("", "", [])
+    assert shader.inputs[0].label is None
+
+
 @pytest.mark.parametrize("entry,needle", [
     ({"NAME": "a", "TYPE": "vec3"},
      "TYPE 'vec3'; allowed: event, bool, long, float, point2D, color, image, audio, audioFFT"),
