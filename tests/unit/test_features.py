@@ -240,6 +240,21 @@ def test_each_click_is_detected_once_within_one_hop(bed):
     assert 0.0 <= min(strengths) and max(strengths) <= 1.0
 
 
+@pytest.mark.parametrize("before_end", [12, 17, 49, 200])
+def test_a_click_near_the_end_of_a_hop_is_reported_by_that_hop(before_end):
+    # The onset window falls only over its newest 64 samples, so a click 12 samples (0.25 ms)
+    # before the end of a hop already fires in that hop; later ones fire one hop later.
+    x = np.zeros(2 * SR, np.float32)
+    hop_end = 150 * HOP
+    x[hop_end - before_end:hop_end - before_end + 24] = 0.5 * np.exp(-np.arange(24) / 6.0)
+    fx = FeatureExtractor()
+    hops = collect_hops(fx)
+    fx.feed(x)
+    reported = [h for h in hops if h.onset]
+    assert len(reported) == 1
+    assert reported[0].time == pytest.approx(hop_end / SR)
+
+
 def _chord(freqs, seconds, amp):
     return sum(tone(f, seconds, amp) for f in freqs).astype(np.float32)
 
@@ -254,6 +269,8 @@ def _chord(freqs, seconds, amp):
         ("A minor chord", lambda: _chord((220.0, 261.6, 329.6), 5.0, 0.2)),
         ("close partials", lambda: _chord((220.0, 277.2, 329.6), 5.0, 0.2)),
         ("white noise", lambda: (0.2 * np.random.default_rng(1).standard_normal(5 * SR)).astype(np.float32)),
+        # A low buzz: each pitch period is a small transient that drifts against the hop grid.
+        ("55 Hz saw bass", lambda: (0.2 * sum(tone(55.0 * k, 5.0, 1.0) / k for k in range(1, 290))).astype(np.float32)),
     ],
 )
 def test_steady_signals_have_no_onsets(name, signal):
