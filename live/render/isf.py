@@ -65,6 +65,19 @@ GENERATED_NAMES = frozenset({"isf_FragNormCoord", "isf_FragColor", "isf_Position
 MAX_TARGET_SIZE = 16384
 
 _IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: GLSL built-in functions. An input may carry one of these names (drivers that allow a
+#: uniform to hide a built-in exist, and community files rely on them): its uniform is then
+#: renamed (see IsfInput.uniform_name) so the built-in stays callable.
+BUILTIN_FUNCTIONS = frozenset(
+    "radians degrees sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh pow exp log "
+    "exp2 log2 sqrt inversesqrt abs sign floor ceil trunc round roundEven fract mod modf min "
+    "max clamp mix step smoothstep isnan isinf length distance dot cross normalize reflect "
+    "refract faceforward matrixCompMult outerProduct transpose determinant inverse "
+    "lessThan lessThanEqual greaterThan greaterThanEqual equal notEqual any all not "
+    "texelFetch textureSize textureLod dFdx dFdy fwidth noise1 noise2 noise3 noise4".split()
+)
+#: Prefix of the uniform that stands for an input named like a built-in function.
+RENAMED_INPUT_PREFIX = "isf_in_"
 _GLSL_KEYWORDS = frozenset(
     "attribute const uniform varying layout centroid flat smooth noperspective break continue "
     "do for while switch case default if else in out inout float int void bool true false "
@@ -163,6 +176,13 @@ class IsfInput:
     def is_image(self) -> bool:
         """True for image, audio and audioFFT inputs (bound as textures, not set as values)."""
         return self.type in IMAGE_TYPES
+
+    @property
+    def uniform_name(self) -> str:
+        """The GLSL uniform that carries this input: its name, or ``isf_in_<name>`` for an
+        input named like a built-in function (``mix``, ``step``...), whose uses in the body are
+        rewritten to that name while calls of the built-in stay."""
+        return RENAMED_INPUT_PREFIX + self.name if self.name in BUILTIN_FUNCTIONS else self.name
 
 
 @dataclass(frozen=True)
@@ -1116,9 +1136,13 @@ class _Body:
 
 
 def _prepare_body(text: str, path: Path, first_line: int, roots: Sequence[Path] | None,
-                  stage: str) -> _Body:
+                  stage: str, renamed_inputs: Sequence[IsfInput] = ()) -> _Body:
     expanded = expand_includes(text, path, first_line, roots)
     rewrites = _COMMON_REWRITES + (_FRAGMENT_REWRITES if stage == "fragment" else _VERTEX_REWRITES)
+    # An input named like a built-in: every use that is not a call (nor a member after '.')
+    # reads the renamed uniform.
+    rewrites = rewrites + [(re.compile(rf"(?<![\w.]){re.escape(inp.name)}\b(?!\s*\()"),
+                            lambda m, new=inp.uniform_name: new) for inp in renamed_inputs]
     rewrites = rewrites + [(_RESERVED_WORD_RE, lambda m: m.group(0) + "_"),
                            (_GENERATED_DECL_RE, lambda m: "")]
     body = MappedSource()
@@ -1207,12 +1231,13 @@ def load_isf(path: Path | str, roots: list[Path] | None = None) -> IsfShader:
             h.warn(h.line_of_key("ISFVSN"), f"written for ISF {isf_version}; only ISF 2.0 "
                                             "features are supported")
 
-    fragment_body = _prepare_body(split.body, path, split.body_line, roots, "fragment")
+    renamed = [inp for inp in inputs if inp.uniform_name != inp.name]
+    fragment_body = _prepare_body(split.body, path, split.body_line, roots, "fragment", renamed)
     vertex_path = next((path.with_suffix(s) for s in VERTEX_SUFFIXES
                         if path.with_suffix(s).is_file()), None)
     if vertex_path is not None:
         vertex_text = read_shader_file(vertex_path)
-        vertex_body = _prepare_body(vertex_text, vertex_path, 1, roots, "vertex")
+        vertex_body = _prepare_body(vertex_text, vertex_path, 1, roots, "vertex", renamed)
     else:
         vertex_body = _Body(MappedSource(), [], "")
         vertex_body.source.append_lines(_default_vertex_body(), shown, None)
@@ -1276,7 +1301,7 @@ def _uniform_declarations(h: _Header, inputs: Sequence[IsfInput], passes: Sequen
     lines: list[tuple[str, int | None]] = []
     for inp in inputs:
         if inp.name not in declared_by_body:
-            lines.append((f"uniform {inp.glsl_type} {inp.name};", inp.line))
+            lines.append((f"uniform {inp.glsl_type} {inp.uniform_name};", inp.line))
     seen: set[str] = set()
     for p, line in zip(passes, pass_lines, strict=True):
         if p.target is not None and p.target not in seen and p.target not in declared_by_body:

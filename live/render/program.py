@@ -226,7 +226,7 @@ class IsfRenderer:
         input_names = {inp.name for inp in shader.inputs}
         self._value_slots: list[tuple[_Slot, str, Any]] = []  # (slot, input name, default)
         for inp in shader.inputs:
-            uniform = self._uniform(inp.name)
+            uniform = self._uniform(inp.uniform_name)
             if uniform is not None and not inp.is_image:
                 self._value_slots.append((_Slot(uniform), inp.name, inp.default))
         self._engine_slots: list[tuple[_Slot, str]] = []
@@ -271,7 +271,7 @@ class IsfRenderer:
                     self._engine_units.append((u, attr))
         for inp in shader.inputs:
             if inp.is_image:
-                u = assign(inp.name)
+                u = assign(inp.uniform_name)
                 if u is not None:
                     fallback = {"audio": "audio_wave", "audioFFT": "audio_fft"}.get(inp.type)
                     self._image_units.append((u, inp.name, fallback))

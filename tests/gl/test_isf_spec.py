@@ -147,6 +147,24 @@ def test_translated_old_glsl_passes_the_strict_compiler(ctx):
     assert strict_check("vert", shader.vertex_source, shader.vertex_map) is None
 
 
+def test_inputs_named_like_builtins_keep_the_builtins_callable(ctx):
+    shader = load_isf(SPEC / "builtin_names.fs")
+    assert [inp.uniform_name for inp in shader.inputs] == ["isf_in_mix", "isf_in_step"]
+    stage = ShaderStage(shader, {"mix": 0.75})
+    stage.setup(ctx)
+    tex, fbo = float_target(ctx, (1, 1))
+    try:
+        stage.render(fbo, (1, 1), {}, EngineUniforms())
+        out = read(fbo)[0][0]
+    finally:
+        stage.release()
+        release_framebuffers(ctx, fbo, tex)
+    # mix(0, 1, 0.75); step's default; step(0.5, 0.75) = 1; the helper function reads the input
+    np.testing.assert_allclose(out, [0.75, 0.25, 1.0, 0.75], atol=1e-6)
+    if shutil.which("glslangValidator") is not None:
+        assert strict_check("frag", shader.fragment_source, shader.fragment_map) is None
+
+
 def test_repair_leaves_what_it_cannot_fix_alone():
     source = MappedSource()
     source.append_lines("void main() {\n    int i = 2.0;\n}", "f.fs", 1)
