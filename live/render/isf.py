@@ -25,7 +25,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -799,8 +799,43 @@ def _checked(h: _Header, inp: IsfInput) -> IsfInput:
         try:
             _normalise_value(inp, value, h.file)
         except ShaderParamError as exc:
-            raise h.error(inp.line, f"input {inp.name!r}: {key} {exc.message}") from None
+            fixed = _into_range(inp, value)
+            if fixed is None:
+                raise h.error(inp.line, f"input {inp.name!r}: {key} {exc.message}") from None
+            # Hosts such as VDMX clamp a DEFAULT outside MIN..MAX and play the file, and
+            # published collections hold such files: clamp too, and say so.
+            h.warn(inp.line, f"input {inp.name!r}: {key} {exc.message}; using {fixed!r}")
+            inp = replace(inp, **{key.lower(): fixed})
     return inp
+
+
+def _into_range(inp: IsfInput, value: Any) -> Any:
+    """``value`` (of the right type) moved into the input's range or onto its first menu
+    value; None where the value is of the wrong type or shape, which stays an error."""
+    if inp.type == "long" and _is_number(value) and float(value) == int(value):
+        if inp.values is not None:
+            return inp.values[0]
+        return int(min(max(value, inp.min if inp.min is not None else value),
+                       inp.max if inp.max is not None else value))
+    if inp.type == "float" and _is_number(value):
+        return _clamp(float(value), inp.min, inp.max)
+    if inp.type in ("point2D", "color") and isinstance(value, (list, tuple)) \
+            and all(_is_number(v) for v in value):
+        size = 2 if inp.type == "point2D" else 4
+        items = [float(v) for v in value] + ([1.0] if inp.type == "color" and len(value) == 3 else [])
+        if len(items) != size:
+            return None
+        return tuple(_clamp(v, None if inp.min is None else inp.min[i],
+                            None if inp.max is None else inp.max[i]) for i, v in enumerate(items))
+    return None
+
+
+def _clamp(value: float, lo: float | None, hi: float | None) -> float:
+    if lo is not None:
+        value = max(value, lo)
+    if hi is not None:
+        value = min(value, hi)
+    return value
 
 
 def _parse_passes(h: _Header, input_names: set[str]) -> tuple[list[IsfPass], list[int | None]]:
