@@ -59,8 +59,11 @@ class DrumBand:
       `POWER_MEAN_TAU_S`), square-root compressed; its rise over `FLUX_LAG` hops is the flux. A
       kick or hat doubles its band's power from one hop to the next; a bass line rarely does.
     * ``"dbgeo"``: the geometric mean of the dB rises of two ranges, which must *both* rise: a
-      snare's body (150-400 Hz) and its crack (2-8 kHz), where a hat alone or a kick alone
-      raises only one of them.
+      snare's body (150-400 Hz) and its crack (3-8 kHz), where a hat alone or a kick alone
+      raises only one of them. With `level_gate_db` set, the second range's level must also be
+      within that many dB of its own maximum over the last `level_gate_s`: in a band mix the
+      snare is the loudest thing in its crack range, while guitar strums, hats and cymbal wash
+      that raise both ranges a little are quieter there than the last snare hit.
 
     Attributes:
         ranges_hz: frequency ranges (lo, hi) of the filters used ("dbgeo": exactly two).
@@ -70,6 +73,9 @@ class DrumBand:
             detection function ("dbgeo"), or of the size of its changes, up or down ("power"),
             which grows with the band's restlessness (noise, a busy bass line) even between hits.
         min_gap_s: shortest time between two onsets of this drum.
+        level_gate_db: "dbgeo" only: how far (dB) below its recent maximum the second range's
+            level may be for an onset; None: no gate.
+        level_gate_s: "dbgeo" only: how far back (s) that maximum reaches.
         min_power_rise: "power" only: the band's power must also have grown by this factor over
             `FLUX_LAG` hops (3 = 4.8 dB). Noise in a narrow band fluctuates enough to cross the
             threshold now and then; it rarely triples in 21 ms, while a hit does.
@@ -81,12 +87,19 @@ class DrumBand:
     ratio: float
     min_gap_s: float
     min_power_rise: float = 3.0
+    level_gate_db: float | None = None
+    level_gate_s: float = 1.0
 
     def __post_init__(self) -> None:
         if self.method not in ("power", "dbgeo"):
             raise ValueError(f"DrumBand.method must be 'power' or 'dbgeo', got {self.method!r}")
         if self.method == "dbgeo" and len(self.ranges_hz) != 2:
             raise ValueError("a 'dbgeo' DrumBand needs exactly two frequency ranges")
+        if self.level_gate_db is not None and (self.method != "dbgeo" or self.level_gate_db < 0
+                                               or self.level_gate_s <= 0):
+            raise ValueError("DrumBand.level_gate_db needs method 'dbgeo', level_gate_db >= 0 "
+                             f"and level_gate_s > 0, got {self.level_gate_db!r}, "
+                             f"{self.level_gate_s!r} for method {self.method!r}")
 
 
 #: Time constant (s) of the running mean that "power" detection functions are relative to.
@@ -100,8 +113,11 @@ class OnsetConfig:
     """Tunable parameters of the per-band onset detectors (defaults chosen on MDB Drums)."""
 
     kick: DrumBand = DrumBand(((40.0, 100.0),), "power", floor=0.6, ratio=3.0, min_gap_s=0.09)
-    snare: DrumBand = DrumBand(((150.0, 400.0), (2000.0, 8000.0)), "dbgeo", floor=4.0, ratio=0.5,
-                               min_gap_s=0.09)
+    # The snare's level gate (4.5 dB below the crack range's maximum over 1 s) and its 3-8 kHz
+    # crack range raised mean F on MDB Drums from 0.56 to 0.70; leave-one-file-out selection
+    # over gate 3-9 dB, 0.5-2 s, crack from 2 or 3 kHz, floor and ratio scored 0.73 held out.
+    snare: DrumBand = DrumBand(((150.0, 400.0), (3000.0, 8000.0)), "dbgeo", floor=4.0, ratio=0.5,
+                               min_gap_s=0.09, level_gate_db=4.5, level_gate_s=1.0)
     hats: DrumBand = DrumBand(((7000.0, 16000.0),), "power", floor=0.4, ratio=0.5,
                               min_gap_s=0.06)
     #: Hops of history for the adaptive thresholds (about 0.3 s).
@@ -214,6 +230,8 @@ class BandOnsetDetector:
         self._mean_alpha = 1.0 - math.exp(-self.hop_s / POWER_MEAN_TAU_S)
         self._min_gap_hops = [max(1, int(round(self.config.band(n).min_gap_s / self.hop_s)))
                               for n in DRUMS]
+        self._gate_hops = [max(1, int(round(self.config.band(n).level_gate_s / self.hop_s)))
+                           for n in DRUMS]
         self.reset()
 
     @property
@@ -232,6 +250,8 @@ class BandOnsetDetector:
         self._history: list[deque[float]] = [deque(maxlen=self.config.history_hops)
                                              for _ in range(n)]
         self._last_onset = [-(10**9)] * n
+        # Recent levels (dB) of each gated drum's second range, for its level gate.
+        self._gate_levels: list[deque[float]] = [deque(maxlen=h) for h in self._gate_hops]
 
     def process(self, spectrum: np.ndarray, time: float) -> BandOnsets:
         """Analyse one hop's magnitude spectrum (amplitude units, bins 0..fft_size/2).
@@ -252,6 +272,7 @@ class BandOnsetDetector:
         self._levels.append(levels)  # the deque drops the oldest
         np.maximum(rise, 0.0, out=rise)
         rise_means = (rise @ self._rise_matrix).tolist()
+        level_means = None  # computed only if a drum has a level gate
         power_sums = (power.astype(np.float64) @ self._power_matrix).tolist()
         strength = rise_means[0]
 
@@ -265,6 +286,13 @@ class BandOnsetDetector:
             else:
                 flux = math.sqrt(max(rise_means[cols[0]], 0.0) * max(rise_means[cols[1]], 0.0))
                 change = flux
+                if band.level_gate_db is not None:
+                    if level_means is None:
+                        level_means = (levels @ self._rise_matrix).tolist()
+                    recent = self._gate_levels[i]
+                    recent.append(level_means[cols[1]])
+                    if recent[-1] < max(recent) - band.level_gate_db:
+                        flux = 0.0  # quieter than recent hits: not this drum (history keeps change)
             hist = self._history[i]
             ordered = sorted(hist)  # ~28 Python floats: cheaper than np.median here
             median = ordered[len(ordered) // 2] if ordered else 0.0

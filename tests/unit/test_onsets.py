@@ -159,11 +159,34 @@ def test_mel_filterbank_covers_the_range_without_empty_filters():
     assert np.all(weights.sum(axis=1) > 0) and weights.max() <= 1.0
 
 
+def test_snare_ignores_a_quieter_burst_that_raises_both_snare_ranges():
+    # A strum-like burst 12 dB below the snare between the hits raises the snare's body and crack
+    # ranges like a snare does; only the level gate (quieter than the recent snare hits in the
+    # crack range) tells it apart. Without the gate the same burst fires the snare.
+    x, hits = drum_pattern(seconds=8.0)
+    burst = drum_sounds(np.random.default_rng(5))["snare"]
+    beat = 60.0 / 100.0
+    bursts = hits["kick"][1:] + beat / 4
+    for when in bursts:
+        i = int(when * SR)
+        seg = x[i:i + len(burst)]
+        seg += (0.125 * burst[: len(seg)]).astype(np.float32)
+    config = OnsetConfig()
+    gated = analyse_samples(x, onset_config=config).onsets["snare"]
+    found, extra = matched(gated, hits["snare"])
+    assert found == 1.0 and extra == 0
+    ungated = replace(config, snare=replace(config.snare, level_gate_db=None))
+    _, extra = matched(analyse_samples(x, onset_config=ungated).onsets["snare"], hits["snare"])
+    assert extra >= len(bursts) // 2
+
+
 def test_drum_band_configuration_is_checked():
     with pytest.raises(ValueError, match="method"):
         DrumBand(((40.0, 100.0),), "loudness", 1.0, 1.0, 0.1)
     with pytest.raises(ValueError, match="two frequency ranges"):
         DrumBand(((40.0, 100.0),), "dbgeo", 1.0, 1.0, 0.1)
+    with pytest.raises(ValueError, match="level_gate_db"):
+        DrumBand(((40.0, 100.0),), "power", 1.0, 1.0, 0.1, level_gate_db=3.0)
     config = OnsetConfig()
     quiet_kicks = replace(config, kick=replace(config.kick, floor=1e6))
     x, _ = drum_pattern(seconds=4.0)
