@@ -14,11 +14,20 @@
         {"NAME": "brightness", "TYPE": "float", "DEFAULT": 1.0, "MIN": 0.0, "MAX": 2.0, "LABEL": "Brightness"},
         {"NAME": "stir", "TYPE": "float", "DEFAULT": 0.5, "MIN": 0.0, "MAX": 2.0, "LABEL": "Mid-range stir"},
         {"NAME": "glow", "TYPE": "float", "DEFAULT": 0.5, "MIN": 0.0, "MAX": 2.0, "LABEL": "Bass glow"}
+    ],
+    "PASSES": [
+        {"TARGET": "phases", "PERSISTENT": true, "FLOAT": true, "WIDTH": "1", "HEIGHT": "1", "DESCRIPTION": "integrated phases of the rate parameters (common/phase.glsl)"},
+        {"DESCRIPTION": "the picture"}
     ]
 }*/
 
 // Runs on the render thread (GPU). fbm(p + warp * fbm(p + ...)): the classic two-level domain
 // warp. Value noise with a cheap sine-free hash keeps 3 x 5 octaves inside the CPU budget.
+//
+// Rates are integrated frame by frame (common/phase.glsl), so changing one (by hand or from a
+// mapping) changes how fast things move, never where they are.
+
+#include "common/phase.glsl"
 
 float cloudHash(vec2 p) {
     // Integer-lattice hash without sin(): stable at large coordinates (long shows).
@@ -60,10 +69,16 @@ vec3 cloudHue(float h) {
 }
 
 void main() {
+    // Pass 0 (one pixel) advances the phases; the picture pass reads them.
+    vec4 ph = phase_read(phases);
+    if (PASSINDEX == 0) {
+        gl_FragColor = phase_advance(ph, vec4(speed, 0.0, 0.0, 0.0), vec4(0.0, 0.0, 0.0, 0.0));
+        return;
+    }
     vec2 uv = isf_FragNormCoord;
     float aspect = RENDERSIZE.x / max(RENDERSIZE.y, 1.0);
     vec2 p = (uv - 0.5) * vec2(aspect, 1.0) * scale;
-    float t = TIME * speed;
+    float t = ph.x;   // not wrapped: it moves through noise, which never repeats
     float mid = clamp(MID, 0.0, 1.0);
     float bass = clamp(BASS, 0.0, 1.0);
     int count = clamp(octaves, 1, 5);

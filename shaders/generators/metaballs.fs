@@ -12,12 +12,21 @@
         {"NAME": "glow", "TYPE": "float", "DEFAULT": 0.6, "MIN": 0.0, "MAX": 1.0, "LABEL": "Outer glow"},
         {"NAME": "hue", "TYPE": "float", "DEFAULT": 0.05, "MIN": 0.0, "MAX": 1.0, "LABEL": "Hue"},
         {"NAME": "hue_spread", "TYPE": "float", "DEFAULT": 0.15, "MIN": 0.0, "MAX": 1.0, "LABEL": "Hue spread"}
+    ],
+    "PASSES": [
+        {"TARGET": "phases", "PERSISTENT": true, "FLOAT": true, "WIDTH": "1", "HEIGHT": "1", "DESCRIPTION": "integrated phases of the rate parameters (common/phase.glsl)"},
+        {"DESCRIPTION": "the picture"}
     ]
 }*/
 
 // Runs on the render thread (GPU). The field is a sum of r^2 / d^2 terms; the iso-surface
 // field = 1 is the blob edge. The field gradient (computed analytically in the same loop) gives
 // a normal for the glossy highlight without extra passes.
+//
+// Rates are integrated frame by frame (common/phase.glsl), so changing one (by hand or from a
+// mapping) changes how fast things move, never where they are.
+
+#include "common/phase.glsl"
 
 vec3 blobHue(float h) {
     vec3 k = abs(fract(h + vec3(0.0, 2.0 / 3.0, 1.0 / 3.0)) * 6.0 - 3.0) - 1.0;
@@ -25,12 +34,19 @@ vec3 blobHue(float h) {
 }
 
 void main() {
+    // Pass 0 (one pixel) advances the phases; the picture pass reads them.
+    vec4 ph = phase_read(phases);
+    if (PASSINDEX == 0) {
+        gl_FragColor = phase_advance(ph, vec4(speed, 0.0, 0.0, 0.0), vec4(200.0 * 3.14159265, 0.0, 0.0, 0.0));
+        return;
+    }
     vec2 uv = isf_FragNormCoord;
     float aspect = RENDERSIZE.x / max(RENDERSIZE.y, 1.0);
     vec2 p = (uv - 0.5) * vec2(aspect, 1.0);
     float bass = clamp(BASS, 0.0, 1.0);
     float shiver = exp(-6.0 * clamp(BEAT_PHASE, 0.0, 1.0));
-    float t = TIME * speed;
+    // Every orbit frequency is a multiple of 0.01 rad/s, so 200 pi is a common period.
+    float t = ph.x;
     int n = clamp(count, 2, 8);
 
     float field = 0.0;

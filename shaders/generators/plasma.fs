@@ -13,11 +13,20 @@
         {"NAME": "bands", "TYPE": "float", "DEFAULT": 1.0, "MIN": 0.2, "MAX": 4.0, "LABEL": "Colour bands"},
         {"NAME": "brightness", "TYPE": "float", "DEFAULT": 1.0, "MIN": 0.0, "MAX": 2.0, "LABEL": "Brightness"},
         {"NAME": "punch", "TYPE": "float", "DEFAULT": 0.5, "MIN": 0.0, "MAX": 2.0, "LABEL": "Bass punch"}
+    ],
+    "PASSES": [
+        {"TARGET": "phases", "PERSISTENT": true, "FLOAT": true, "WIDTH": "1", "HEIGHT": "1", "DESCRIPTION": "integrated phases of the rate parameters (common/phase.glsl)"},
+        {"DESCRIPTION": "the picture"}
     ]
 }*/
 
 // Runs on the render thread (GPU). Four sine fields summed (the demoscene plasma), read through
 // a palette. Audio only displaces and brightens: speed stays constant so motion never jerks.
+//
+// Rates are integrated frame by frame (common/phase.glsl), so changing one (by hand or from a
+// mapping) changes how fast things move, never where they are.
+
+#include "common/phase.glsl"
 
 vec3 plasmaPalette(float t, int which) {
     // Cosine palettes: a + b * cos(2pi (c t + d)); each set was tuned by eye.
@@ -29,6 +38,12 @@ vec3 plasmaPalette(float t, int which) {
 }
 
 void main() {
+    // Pass 0 (one pixel) advances the phases; the picture pass reads them.
+    vec4 ph = phase_read(phases);
+    if (PASSINDEX == 0) {
+        gl_FragColor = phase_advance(ph, vec4(speed, hue_speed, 0.0, 0.0), vec4(200.0 * 3.14159265, 1.0, 0.0, 0.0));
+        return;
+    }
     vec2 uv = isf_FragNormCoord;
     float aspect = RENDERSIZE.x / max(RENDERSIZE.y, 1.0);
     float bass = clamp(BASS, 0.0, 1.0);
@@ -36,7 +51,8 @@ void main() {
     vec2 p = (uv - 0.5) * vec2(aspect, 1.0);
     // Bass zooms in a little: a displacement, not a speed change, so it springs back cleanly.
     p *= scale / (1.0 + 0.25 * punch * bass);
-    float t = TIME * speed;
+    // Every frequency below is a multiple of 0.01 rad/s, so 200 pi is a common period.
+    float t = ph.x;
 
     p += warp * 0.35 * vec2(sin(p.y * 1.7 + t * 1.1), cos(p.x * 1.3 - t * 0.9));
     float v = sin(p.x + t);
@@ -46,7 +62,7 @@ void main() {
     v += sin(sqrt(dot(c, c) + 1.0) + t);
     v *= 0.5;   // roughly -2..2 -> -1..1
 
-    float h = v * 0.5 * bands + hue + TIME * hue_speed + 0.08 * pulse;
+    float h = v * 0.5 * bands + hue + ph.y + 0.08 * pulse;
     vec3 col = plasmaPalette(h, palette);
     // Soft contour light where the field crosses zero gives the plasma its glow lines.
     col += 0.25 * (1.0 - smoothstep(0.0, 0.25, abs(v))) * (0.5 + punch * bass);

@@ -14,11 +14,20 @@
         {"NAME": "hue_spread", "TYPE": "float", "DEFAULT": 0.4, "MIN": 0.0, "MAX": 1.0, "LABEL": "Hue spread (low to high)"},
         {"NAME": "glow", "TYPE": "float", "DEFAULT": 0.6, "MIN": 0.0, "MAX": 2.0, "LABEL": "Glow"},
         {"NAME": "pulse", "TYPE": "float", "DEFAULT": 0.5, "MIN": 0.0, "MAX": 2.0, "LABEL": "Beat pulse"}
+    ],
+    "PASSES": [
+        {"TARGET": "phases", "PERSISTENT": true, "FLOAT": true, "WIDTH": "1", "HEIGHT": "1", "DESCRIPTION": "integrated phases of the rate parameters (common/phase.glsl)"},
+        {"DESCRIPTION": "the picture"}
     ]
 }*/
 
 // Runs on the render thread (GPU). AUDIO_FFT bins are linear in frequency, so the bar index is
 // mapped exponentially onto bins: low frequencies get as many bars as the highs.
+//
+// Rates are integrated frame by frame (common/phase.glsl), so changing one (by hand or from a
+// mapping) changes how fast things move, never where they are.
+
+#include "common/phase.glsl"
 
 vec3 ringHue(float h) {
     vec3 k = abs(fract(h + vec3(0.0, 2.0 / 3.0, 1.0 / 3.0)) * 6.0 - 3.0) - 1.0;
@@ -33,6 +42,12 @@ float spectrumAt(float x) {
 }
 
 void main() {
+    // Pass 0 (one pixel) advances the phases; the picture pass reads them.
+    vec4 ph = phase_read(phases);
+    if (PASSINDEX == 0) {
+        gl_FragColor = phase_advance(ph, vec4(spin, 0.0, 0.0, 0.0), vec4(1.0, 0.0, 0.0, 0.0));
+        return;
+    }
     vec2 uv = isf_FragNormCoord;
     float aspect = RENDERSIZE.x / max(RENDERSIZE.y, 1.0);
     vec2 p = (uv - 0.5) * vec2(aspect, 1.0);
@@ -41,7 +56,7 @@ void main() {
 
     float r = length(p);
     float angle = (abs(p.x) + abs(p.y) < 1e-6) ? 0.0 : atan(p.x, p.y);   // 0 at the top
-    float turn = fract(angle / 6.2831853 + TIME * spin);
+    float turn = fract(angle / 6.2831853 + ph.x);
     // Mirror: both halves run low -> high from the top, so the picture stays symmetric.
     float half_ = 1.0 - abs(turn * 2.0 - 1.0);
     float count = max(floor(bars * 0.5), 1.0);

@@ -12,12 +12,21 @@
         {"NAME": "hue", "TYPE": "float", "DEFAULT": 0.6, "MIN": 0.0, "MAX": 1.0, "LABEL": "Hue"},
         {"NAME": "saturation", "TYPE": "float", "DEFAULT": 0.35, "MIN": 0.0, "MAX": 1.0, "LABEL": "Colour saturation"},
         {"NAME": "centre", "TYPE": "point2D", "DEFAULT": [0.5, 0.5], "MIN": [0.0, 0.0], "MAX": [1.0, 1.0], "LABEL": "Vanishing point"}
+    ],
+    "PASSES": [
+        {"TARGET": "phases", "PERSISTENT": true, "FLOAT": true, "WIDTH": "1", "HEIGHT": "1", "DESCRIPTION": "integrated phases of the rate parameters (common/phase.glsl)"},
+        {"DESCRIPTION": "the picture"}
     ]
 }*/
 
 // Runs on the render thread (GPU). Four depth layers, each a grid with one star per cell; a
 // layer's depth cycles with time, so stars are born far away (small, dim) and pass the viewer.
 // Streaks: each star's distance is measured squashed along the radius, stretching it outwards.
+//
+// Rates are integrated frame by frame (common/phase.glsl), so changing one (by hand or from a
+// mapping) changes how fast things move, never where they are.
+
+#include "common/phase.glsl"
 
 const int STAR_LAYERS = 4;
 
@@ -33,6 +42,13 @@ vec3 starHue(float h) {
 }
 
 void main() {
+    // Pass 0 (one pixel) advances the phases; the picture pass reads them.
+    vec4 ph = phase_read(phases);
+    if (PASSINDEX == 0) {
+        gl_FragColor = phase_advance(ph, vec4(speed, 0.0, 0.0, 0.0), vec4(0.0, 0.0, 0.0, 0.0));
+        return;
+    }
+    // ph.x is not wrapped: its whole part picks each layer's stars (a hash), so a wrap would swap them.
     vec2 uv = isf_FragNormCoord;
     float aspect = RENDERSIZE.x / max(RENDERSIZE.y, 1.0);
     vec2 p = (uv - centre) * vec2(aspect, 1.0);
@@ -48,13 +64,13 @@ void main() {
     vec3 colour = vec3(0.0);
     for (int layer = 0; layer < STAR_LAYERS; layer++) {
         float offset = float(layer) / float(STAR_LAYERS);
-        float depth = fract(offset + TIME * speed);          // 0 far .. 1 near
+        float depth = fract(offset + ph.x);   // 0 far .. 1 near
         float zoom = mix(density, density * 0.08, depth);
         float fade = smoothstep(0.0, 0.3, depth) * (1.0 - smoothstep(0.85, 1.0, depth));
         vec2 s = p * zoom + float(layer) * 17.31;
         vec2 cell = floor(s);
         vec2 f = fract(s) - 0.5;
-        vec3 h = starHash3(cell + floor(offset + TIME * speed) * 3.7);
+        vec3 h = starHash3(cell + floor(offset + ph.x) * 3.7);
         vec2 pos = (h.xy - 0.5) * 0.6;
         vec2 diff = f - pos;
         // Stretch each star along the radius (not the grid), capped so a streak stays in its cell.

@@ -13,12 +13,21 @@
         {"NAME": "sun_punch", "TYPE": "float", "DEFAULT": 0.5, "MIN": 0.0, "MAX": 2.0, "LABEL": "Sun bass punch"},
         {"NAME": "beat_flash", "TYPE": "float", "DEFAULT": 0.6, "MIN": 0.0, "MAX": 2.0, "LABEL": "Grid beat flash"},
         {"NAME": "mountains", "TYPE": "float", "DEFAULT": 0.6, "MIN": 0.0, "MAX": 1.0, "LABEL": "Mountain height"}
+    ],
+    "PASSES": [
+        {"TARGET": "phases", "PERSISTENT": true, "FLOAT": true, "WIDTH": "1", "HEIGHT": "1", "DESCRIPTION": "integrated phases of the rate parameters (common/phase.glsl)"},
+        {"DESCRIPTION": "the picture"}
     ]
 }*/
 
 // Runs on the render thread (GPU). Below the horizon the floor is a plane seen in perspective:
 // depth = 1 / (horizon - y). Lines are measured in pixels with fwidth so they stay crisp up to
 // the horizon, where they fade into a glow instead of aliasing.
+//
+// Rates are integrated frame by frame (common/phase.glsl), so changing one (by hand or from a
+// mapping) changes how fast things move, never where they are.
+
+#include "common/phase.glsl"
 
 vec3 gridHue(float h) {
     vec3 k = abs(fract(h + vec3(0.0, 2.0 / 3.0, 1.0 / 3.0)) * 6.0 - 3.0) - 1.0;
@@ -43,6 +52,12 @@ float ridge(float x) {
 }
 
 void main() {
+    // Pass 0 (one pixel) advances the phases; the picture pass reads them.
+    vec4 ph = phase_read(phases);
+    if (PASSINDEX == 0) {
+        gl_FragColor = phase_advance(ph, vec4(speed, 0.0, 0.0, 0.0), vec4(1.0, 0.0, 0.0, 0.0));
+        return;
+    }
     vec2 uv = isf_FragNormCoord;
     float aspect = RENDERSIZE.x / max(RENDERSIZE.y, 1.0);
     float x = (uv.x - 0.5) * aspect;
@@ -55,7 +70,7 @@ void main() {
     if (y < horizon) {
         float below = max(horizon - y, 1e-4);
         float depth = 0.3 / below;
-        vec2 g = vec2(x * depth * cells * 0.35, depth * cells * 0.35 + TIME * speed);
+        vec2 g = vec2(x * depth * cells * 0.35, depth * cells * 0.35 + ph.x);
         vec2 w = max(fwidth(g), vec2(1e-4));
         vec2 dist = abs(fract(g + 0.5) - 0.5) / w;
         float px = line_width * 0.5;

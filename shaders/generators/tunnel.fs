@@ -14,11 +14,21 @@
         {"NAME": "fog", "TYPE": "float", "DEFAULT": 0.6, "MIN": 0.0, "MAX": 1.0, "LABEL": "Dark centre"},
         {"NAME": "punch", "TYPE": "float", "DEFAULT": 0.4, "MIN": 0.0, "MAX": 2.0, "LABEL": "Kick punch"},
         {"NAME": "flash", "TYPE": "float", "DEFAULT": 0.3, "MIN": 0.0, "MAX": 1.0, "LABEL": "Beat flash"}
+    ],
+    "PASSES": [
+        {"TARGET": "phases", "PERSISTENT": true, "FLOAT": true, "WIDTH": "1", "HEIGHT": "1", "DESCRIPTION": "integrated phases of the rate parameters (common/phase.glsl)"},
+        {"DESCRIPTION": "the picture"}
     ]
 }*/
 
 // Runs on the render thread (GPU). Polar mapping: depth = 1/radius, so equal steps in depth crowd
 // towards the centre and the rings appear to rush outwards as depth scrolls with time.
+//
+// Rates are integrated frame by frame (common/phase.glsl), so changing one (by hand or from a
+// mapping) changes how fast things move, never where they are. The rings scroll at
+// speed x rings (rings/s), so a new ring count changes their pace, not their position.
+
+#include "common/phase.glsl"
 
 vec3 tunnelHue(float h) {
     vec3 k = abs(fract(h + vec3(0.0, 2.0 / 3.0, 1.0 / 3.0)) * 6.0 - 3.0) - 1.0;
@@ -26,6 +36,15 @@ vec3 tunnelHue(float h) {
 }
 
 void main() {
+    // Pass 0 (one pixel) advances the phases; the picture pass reads them. x: ring scroll
+    // (rings; wrapped at 2 so fract and the panels' odd/even stay exact), y: depth scroll for the
+    // hue (wrapped at the period of sin(0.7 z)).
+    vec4 ph = phase_read(phases);
+    if (PASSINDEX == 0) {
+        gl_FragColor = phase_advance(ph, vec4(speed * rings, speed, 0.0, 0.0),
+                                     vec4(2.0, 6.2831853 / 0.7, 0.0, 0.0));
+        return;
+    }
     vec2 uv = isf_FragNormCoord;
     float aspect = RENDERSIZE.x / max(RENDERSIZE.y, 1.0);
     vec2 p = (uv - 0.5) * vec2(aspect, 1.0);
@@ -36,12 +55,13 @@ void main() {
     float angle = (abs(p.x) + abs(p.y) < 1e-6) ? 0.0 : atan(p.y, p.x);
     float depth = 0.35 / r;
     // The kick shoves the rings forward by a fraction of a ring and lets them settle back.
-    float z = depth + TIME * speed + punch * bass * 0.25;
+    float kick = punch * bass * 0.25;
+    float z = depth + ph.y + kick;
     float u = angle / 6.2831853 + twist * depth * 0.1 + TIME * 0.02;
 
     // Line distances are converted to screen units with fwidth so lines keep their width at any
     // depth and stay antialiased where they crowd into the centre.
-    float ringPhase = z * rings;
+    float ringPhase = (depth + kick) * rings + ph.x;
     float ringDist = abs(fract(ringPhase + 0.5) - 0.5) / max(fwidth(ringPhase), 1e-4);
     float spokeCount = max(floor(spokes), 0.0);
     float spokePhase = u * spokeCount;

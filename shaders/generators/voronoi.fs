@@ -13,11 +13,20 @@
         {"NAME": "band_react", "TYPE": "float", "DEFAULT": 0.8, "MIN": 0.0, "MAX": 2.0, "LABEL": "Band reaction"},
         {"NAME": "hue", "TYPE": "float", "DEFAULT": 0.45, "MIN": 0.0, "MAX": 1.0, "LABEL": "Hue"},
         {"NAME": "hue_spread", "TYPE": "float", "DEFAULT": 0.3, "MIN": 0.0, "MAX": 1.0, "LABEL": "Hue spread"}
+    ],
+    "PASSES": [
+        {"TARGET": "phases", "PERSISTENT": true, "FLOAT": true, "WIDTH": "1", "HEIGHT": "1", "DESCRIPTION": "integrated phases of the rate parameters (common/phase.glsl)"},
+        {"DESCRIPTION": "the picture"}
     ]
 }*/
 
 // Runs on the render thread (GPU). Nearest and second-nearest feature points over the 3x3
 // neighbourhood (9 iterations); F2 - F1 is the distance to the wall between two cells.
+//
+// Rates are integrated frame by frame (common/phase.glsl), so changing one (by hand or from a
+// mapping) changes how fast things move, never where they are.
+
+#include "common/phase.glsl"
 
 vec2 cellHash2(vec2 p) {
     vec3 q = fract(vec3(p.xyx) * vec3(0.1031, 0.1030, 0.0973));
@@ -31,10 +40,17 @@ vec3 cellHue(float h) {
 }
 
 void main() {
+    // Pass 0 (one pixel) advances the phases; the picture pass reads them.
+    vec4 ph = phase_read(phases);
+    if (PASSINDEX == 0) {
+        gl_FragColor = phase_advance(ph, vec4(speed, drift, 0.0, 0.0), vec4(6.2831853, 0.0, 0.0, 0.0));
+        return;
+    }
+    // ph.x only feeds a sine (wrapped at 2 pi); ph.y, the drift, picks cells by hash (not wrapped).
     vec2 uv = isf_FragNormCoord;
     float aspect = RENDERSIZE.x / max(RENDERSIZE.y, 1.0);
-    vec2 p = (uv - 0.5) * vec2(aspect, 1.0) * scale + vec2(0.0, -TIME * drift);
-    float t = TIME * speed;
+    vec2 p = (uv - 0.5) * vec2(aspect, 1.0) * scale + vec2(0.0, -ph.y);
+    float t = ph.x;
     float treb = clamp(TREB, 0.0, 1.0);
 
     vec2 cell = floor(p);
