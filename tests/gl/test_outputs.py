@@ -165,6 +165,9 @@ def test_run_headless_in_real_time_writes_video_sheet_and_report(tmp_path):
         assert words in out, out
     with av.open(str(video)) as container:
         assert len(container.streams.audio) == 1  # the demo track, muxed
-        n = sum(1 for _ in container.decode(container.streams.video[0]))
-    assert 15 <= n <= 21  # 2 s at 10 fps on the show's timeline
+        times = [f.time for f in container.decode(container.streams.video[0])]
+    # 2 s at 10 fps on the show's timeline: a frame per slot when the machine keeps up; a slow
+    # frame holds its picture over the slots it missed, so the timeline still spans the 2 s.
+    assert 1 <= len(times) <= 21
+    assert times[-1] >= 1.5, times
     assert (tmp_path / "live-contact.png").is_file()
