@@ -80,11 +80,11 @@ ONSET_WARMUP_HOPS = 8
 ONSET_COMPRESSION = 2.0
 ONSET_MAX_HZ = 16000.0
 #: The onset window rises as a half Hann over its older samples and falls over only the newest
-#: ONSET_END_TAPER samples (1.3 ms at 48 kHz), so a transient in the last samples of a hop is
-#: seen at almost full weight in that hop (a symmetric Hann would hide the hop's newest ~50
-#: samples until the next hop, over one hop of latency). The short taper still avoids the
-#: spectral splatter of a hard cut.
-ONSET_END_TAPER = 64
+#: ONSET_END_TAPER samples (0.7 ms at 48 kHz), so a transient in the last samples of a hop is
+#: seen in that hop (a symmetric Hann hid a hop's newest ~50 samples until the next hop, over
+#: one hop of latency; now only the last ~5). The short taper still avoids the spectral
+#: splatter of a hard cut, which makes steady chords fire (measured: 16 samples already does).
+ONSET_END_TAPER = 32
 #: The flux compares with the maximum of each bin over the previous ONSET_REF_HOPS hops (53 ms):
 #: under the steep end of the window a low buzz (a 55-110 Hz saw bass) changes its magnitudes
 #: from hop to hop as its pitch period drifts against the hop grid, and returns to them within a
@@ -528,8 +528,8 @@ class FeatureExtractor:
                 flux=flux,
                 threshold=threshold,
                 onset=onset,
-                # The newest hop fills the falling half of the onset window, where a transient
-                # first shows: its centre is the best single estimate of when it happened.
+                # A transient first shows in the newest hop (the flat end of the onset window):
+                # its centre is the best single estimate of when it happened.
                 onset_time=(t - 0.5 * self._hop_dt) if onset else None,
             )
             for listener in self._listeners:

@@ -240,9 +240,9 @@ def test_each_click_is_detected_once_within_one_hop(bed):
     assert 0.0 <= min(strengths) and max(strengths) <= 1.0
 
 
-@pytest.mark.parametrize("before_end", [12, 17, 49, 200])
+@pytest.mark.parametrize("before_end", [6, 12, 17, 49, 200])
 def test_a_click_near_the_end_of_a_hop_is_reported_by_that_hop(before_end):
-    # The onset window falls only over its newest 64 samples, so a click 12 samples (0.25 ms)
+    # The onset window falls only over its newest 32 samples, so a click 6 samples (0.125 ms)
     # before the end of a hop already fires in that hop; later ones fire one hop later.
     x = np.zeros(2 * SR, np.float32)
     hop_end = 150 * HOP
