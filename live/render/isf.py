@@ -623,8 +623,16 @@ class _Header:
     def check_keys(self, mapping: dict, known: Sequence[str], where: str, line: int | None) -> None:
         # Hosts add their own keys, so unknown keys are allowed; a near miss of a known key is
         # probably a typo that would silently lose a value, so it is reported as a warning.
-        for key in mapping:
+        for key in list(mapping):
             if key in known:
+                continue
+            upper = key.upper()
+            if upper in known and upper not in mapping:
+                # A known key in the wrong case ("persistent"): the author's intent is plain,
+                # so it is read, as TYPE values in the wrong case are.
+                mapping[upper] = mapping[key]
+                self.warn(self.line_of_key(key) or line,
+                          f"key {key!r} in {where} read as {upper!r}")
                 continue
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
             if close:

@@ -171,6 +171,22 @@ def test_type_case_is_forgiven_and_key_typos_warned(tmp_path):
     assert f"x.fs:{line_of(path, 'DEFUALT')}:" in text
 
 
+def test_known_keys_in_the_wrong_case_are_read_with_a_warning(tmp_path):
+    # Published files write {"TARGET": "buffer", "persistent": true}; losing it would drop
+    # the feedback the author meant.
+    path = write_shader(tmp_path, {
+        "ISFVSN": "2", "description": "d",
+        "INPUTS": [{"NAME": "a", "TYPE": "float", "default": 0.3, "min": 0, "max": 1}],
+        "PASSES": [{"TARGET": "buf", "persistent": True}, {}]})
+    shader = load_isf(path)
+    assert shader.description == "d"
+    assert (shader.inputs[0].default, shader.inputs[0].min, shader.inputs[0].max) == (0.3, 0.0, 1.0)
+    assert shader.passes[0].persistent and not shader.passes[1].persistent
+    text = "\n".join(shader.warnings)
+    assert "key 'persistent' in PASSES[0] read as 'PERSISTENT'" in text
+    assert f"x.fs:{line_of(path, 'persistent')}:" in text
+
+
 def test_passes_and_legacy_persistent_buffers():
     shader = load_isf(FIXTURES / "pass_size.fs")
     assert shader.passes == [
