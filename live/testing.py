@@ -59,3 +59,16 @@ def wait_line(proc: subprocess.Popen, prefix: str, timeout: float = 20.0) -> str
             break
     proc.kill()
     raise AssertionError(f"child never said {prefix!r}; stderr:\n{proc.stderr.read()[-3000:]}")
+
+
+class SteppingTimer:
+    """A frame-time source for tests: each call moves on `step` seconds (1 ms by default), so
+    frame-time statistics are deterministic. Stands in for time.perf_counter."""
+
+    def __init__(self, step: float = 0.001) -> None:
+        self.t = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.t += self.step
+        return self.t

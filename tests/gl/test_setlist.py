@@ -22,6 +22,7 @@ from live.render.shader_source import default_search_roots
 from live.scene import SceneError, load_scene
 from live.setlist import EntryOptions, SetList, ShowError
 from live.show import Show
+from live.testing import SteppingTimer
 
 ROOTS = [Path(__file__).resolve().parents[1] / "fixtures" / "engine", *default_search_roots()]
 SIZE = (16, 8)
@@ -37,15 +38,6 @@ def write(folder: Path, name: str, rgb, bpm: float = 120.0, extra: str = "") -> 
     return path
 
 
-class FakePerf:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        self.t += 0.001
-        return self.t
-
-
 @pytest.fixture
 def make_show(ctx):
     made = []
@@ -53,7 +45,7 @@ def make_show(ctx):
     def make(setlist: SetList, start: float = 0.0, **kwargs) -> Show:
         engine = Engine(ctx, SIZE, ManualClock(start), shader_roots=ROOTS)
         kwargs.setdefault("fade", 0.0)
-        show = Show(engine, setlist, perf=FakePerf(), **kwargs)
+        show = Show(engine, setlist, perf=SteppingTimer(), **kwargs)
         made.append(show)
         show.start()
         return show

@@ -29,6 +29,7 @@ from live.show import (
     Show,
     ShowError,
 )
+from live.testing import SteppingTimer
 
 pytestmark = pytest.mark.gl
 
@@ -48,17 +49,6 @@ def write_scene(folder: Path, name: str, colour: tuple[float, float, float] | No
     return path
 
 
-class FakePerf:
-    """Frame-time source for tests: each call moves on 1 ms."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        self.t += 0.001
-        return self.t
-
-
 @pytest.fixture
 def scenes(tmp_path):
     return [write_scene(tmp_path, "red", RED), write_scene(tmp_path, "green", GREEN),
@@ -74,7 +64,7 @@ def make_show(ctx, tmp_path):
         engine = Engine(ctx, SIZE, clock, shader_roots=ROOTS)
         kwargs.setdefault("fade", FADE)
         kwargs.setdefault("snapshot_dir", tmp_path / "snapshots")
-        show = Show(engine, SetList("test", tuple(paths)), perf=FakePerf(), **kwargs)
+        show = Show(engine, SetList("test", tuple(paths)), perf=SteppingTimer(), **kwargs)
         made.append(show)
         show.start()
         return show

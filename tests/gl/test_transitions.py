@@ -23,6 +23,7 @@ from live.render.shader_source import default_search_roots, resolve_shader_path
 from live.scene import parse_scene
 from live.setlist import SetList
 from live.show import Show
+from live.testing import SteppingTimer
 
 pytestmark = pytest.mark.gl
 
@@ -45,15 +46,6 @@ def write(folder: Path, name: str, rgb, **kw) -> Path:
     return path
 
 
-class FakePerf:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        self.t += 0.001
-        return self.t
-
-
 @pytest.fixture
 def make_show(ctx):
     made = []
@@ -61,7 +53,7 @@ def make_show(ctx):
     def make(paths, setlist: SetList | None = None, **kwargs) -> Show:
         engine = Engine(ctx, SIZE, ManualClock(), shader_roots=ROOTS)
         kwargs.setdefault("fade", 0.5)
-        show = Show(engine, setlist or SetList("t", tuple(paths)), perf=FakePerf(), **kwargs)
+        show = Show(engine, setlist or SetList("t", tuple(paths)), perf=SteppingTimer(), **kwargs)
         made.append(show)
         show.start()
         return show
