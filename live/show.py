@@ -34,13 +34,14 @@ from typing import Protocol
 import moderngl
 import numpy as np
 
-from live.audio.decode import ANALYSIS_RATE, load_audio, to_mono
 from live.audio.analysis import AudioAnalysis
+from live.audio.decode import ANALYSIS_RATE, load_audio, to_mono
 from live.audio.features import AudioFrame
 from live.clock import Clock
 from live.engine import ActiveScene, Engine
 from live.health.registry import PartRegistry
 from live.render.hud import HudInfo, part_rows
+from live.render.offline import parse_size as parse_render_size
 from live.render.outputs.timing import FramePacer, FrameReport, FrameTimes
 from live.render.video import write_png
 from live.scene import SceneError, SceneSpec, did_you_mean, find_scene
@@ -803,13 +804,7 @@ class Show:
 
 def parse_size(text: str, what: str = "size") -> tuple[int, int]:
     """'640x360' -> (640, 360). Raises ShowError naming `what`. Any thread."""
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise ShowError(f"{what} '{text}' must look like 640x360") from None
-    if not (16 <= w <= 16384 and 16 <= h <= 16384):
-        raise ShowError(f"{what} '{text}' is out of range: 16x16 to 16384x16384")
-    return w, h
+    return parse_render_size(text, what, largest=(16384, 16384), error=ShowError)
 
 
 def parse_corners(text: str) -> tuple[tuple[float, float], ...]:

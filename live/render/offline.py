@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from live.audio.decode import ANALYSIS_RATE, load_audio
 from live.audio.analysis import AudioAnalysis
+from live.audio.decode import ANALYSIS_RATE, load_audio
 from live.audio.sources import OfflineFileSource
 from live.clock import ManualClock
 from live.engine import Engine
@@ -47,14 +47,15 @@ class RenderReport:
         return self.duration / self.wall_seconds if self.wall_seconds > 0 else float("inf")
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """'640x360' -> (640, 360); ValueError with the expected form otherwise."""
+def parse_size(text: str, what: str = "size", largest: tuple[int, int] = (7680, 4320),
+               error: type[ValueError] = ValueError) -> tuple[int, int]:
+    """'640x360' -> (640, 360); `error` naming `what` and the expected form otherwise."""
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise ValueError(f"size '{text}' must look like 640x360") from None
-    if not (16 <= w <= 7680 and 16 <= h <= 4320):
-        raise ValueError(f"size '{text}' is out of range: 16x16 to 7680x4320")
+        raise error(f"{what} '{text}' must look like 640x360") from None
+    if not (16 <= w <= largest[0] and 16 <= h <= largest[1]):
+        raise error(f"{what} '{text}' is out of range: 16x16 to {largest[0]}x{largest[1]}")
     return w, h
 
 
