@@ -456,6 +456,7 @@ class MidiInput:
         self._missing: set[str] = set()  # ports that vanished and have not returned
         self._next_key = 1
         self._api_id: int | None = None
+        self._lister = None  # the scanner's port-listing client, kept open (see _list_ports)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # scanner vs stop(); never taken by drain
@@ -557,6 +558,9 @@ class MidiInput:
             for port in [*ports.values(), *(p for _, p in self._retired)] + ([virtual] if virtual else []):
                 _safe_close(port.midi_in)
             self._retired.clear()
+            lister, self._lister = self._lister, None
+            if lister is not None:
+                _safe_delete(lister)
 
     @property
     def port_names(self) -> list[str]:
@@ -615,11 +619,7 @@ class MidiInput:
             midi_in = self._new_midi_in(api)
             midi_in.open_virtual_port(self.virtual_name)
             self._virtual = _Port(self._take_key(), f"virtual:{self.virtual_name}", None, midi_in)
-        lister = rtmidi.MidiIn(api, name=ENGINE_PORT_NAME)
-        try:
-            names = lister.get_ports()
-        finally:
-            lister.delete()
+        names = self._list_ports(api)
         ports = dict(self._ports)
         present = set()
         for index, name in enumerate(names):
@@ -648,6 +648,24 @@ class MidiInput:
             self._report("degraded", f"gone: {', '.join(sorted(self._missing))}; {text}")
         else:
             self._report("ok", text)
+
+    def _list_ports(self, api: int) -> list[str]:
+        """Scanner thread: the system's MIDI input port names, through one lister client kept
+        open between scans.
+
+        Why kept: opening a MIDI client (a JACK client, above all) takes tens of milliseconds
+        inside rtmidi with the GIL held, so a fresh lister per scan stalled the render thread
+        by a frame or two at every rescan. A lister that fails (its server died) is dropped
+        and a new one is made at the next scan.
+        """
+        if self._lister is None:
+            self._lister = _rtmidi().MidiIn(api, name=ENGINE_PORT_NAME)
+        try:
+            return self._lister.get_ports()
+        except Exception:
+            lister, self._lister = self._lister, None
+            _safe_delete(lister)
+            raise
 
     def _close_retired(self) -> None:
         """Close ports taken out of the dictionary once drain can no longer be using them: two
@@ -683,6 +701,14 @@ class MidiInput:
     def _report(self, state: str, reason: str) -> None:
         if self.parts is not None:
             self.parts.report("midi", state, reason)
+
+
+def _safe_delete(client) -> None:
+    """Free an rtmidi object that has no open port (a port lister)."""
+    try:
+        client.delete()
+    except Exception as exc:  # noqa: BLE001 - its MIDI system may already be gone
+        log.debug("freeing a MIDI client: %s", exc)
 
 
 def _safe_close(port) -> None:

@@ -40,6 +40,7 @@ from live.control.midi import (
     MidiError,
     _rtmidi,
     _safe_close,
+    _safe_delete,
     api_choices,
 )
 from live.modulation.mapping_files import Feedback
@@ -103,6 +104,7 @@ class MidiOutPorts:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._api_id: int | None = None
+        self._lister = None  # the scanner's port-listing client, kept open between scans
         self.errors = 0
 
     @property
@@ -124,6 +126,9 @@ class MidiOutPorts:
         ports, self._ports = self._ports, {}
         for port in ports.values():
             _safe_close(port)
+        lister, self._lister = self._lister, None
+        if lister is not None:
+            _safe_delete(lister)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.rescan_s):
@@ -149,11 +154,16 @@ class MidiOutPorts:
                             continue
                 if self._api_id is None:
                     raise MidiError("no MIDI system for output")
-            lister = rtmidi.MidiOut(self._api_id, name=ENGINE_PORT_NAME)
+            # One lister client kept open between scans: opening a MIDI client holds the GIL
+            # for tens of milliseconds (JACK above all), which stalled the render thread.
+            if self._lister is None:
+                self._lister = rtmidi.MidiOut(self._api_id, name=ENGINE_PORT_NAME)
             try:
-                names = lister.get_ports()
-            finally:
-                lister.delete()
+                names = self._lister.get_ports()
+            except Exception:
+                lister, self._lister = self._lister, None
+                _safe_delete(lister)
+                raise
             ports = dict(self._ports)
             present, opened = set(), []
             for index, name in enumerate(names):

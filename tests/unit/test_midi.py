@@ -275,3 +275,84 @@ def test_led_feedback_sends_only_changes_and_everything_after_a_reconnect():
     assert ports.sent[-3:] == [[0x90, 81, 1], [0xB0, 32, 127], [0x98, 73, 12]]
     ports.on_open("Pad")  # the device came back: everything is sent again
     assert leds.update(FeedbackState(entry=2, beat_phase=0.5, blackout=True)) == 3
+
+
+class _FakeRtmidi:
+    """Stands in for python-rtmidi: counts the MIDI clients made; ports come from `names`."""
+
+    API_UNIX_JACK = 3
+
+    def __init__(self) -> None:
+        self.names = ["pad out"]
+        self.clients = 0
+        self.fail_next_list = False
+        fake = self
+
+        class Client:
+            def __init__(self, api, name="", queue_size_limit=0):
+                fake.clients += 1
+                self.deleted = False
+
+            def get_ports(self):
+                if fake.fail_next_list:
+                    fake.fail_next_list = False
+                    raise RuntimeError("JACK server gone")
+                return list(fake.names)
+
+            def ignore_types(self, **kw):
+                pass
+
+            def open_port(self, index, name=""):
+                pass
+
+            def open_virtual_port(self, name):
+                pass
+
+            def close_port(self):
+                pass
+
+            def delete(self):
+                self.deleted = True
+
+        self.MidiIn = self.MidiOut = Client
+
+    def get_compiled_api(self):
+        return [self.API_UNIX_JACK]
+
+    def get_api_name(self, api):
+        return "jack"
+
+
+def test_port_rescans_reuse_one_lister_client(monkeypatch):
+    """Opening a MIDI client holds the GIL for tens of ms (JACK), so a rescan that opened a new
+    one every time stalled the render thread by a frame or two: the scanner keeps one lister,
+    replaces it only after it failed, and still sees ports come and go."""
+    import live.control.midi as midi_module
+    from live.control.midi_out import MidiOutPorts
+
+    fake = _FakeRtmidi()
+    monkeypatch.setattr(midi_module, "_rtmidi", lambda: fake)
+    midi = MidiInput(ManualClock(), [PortRule("*pad*", "pad")], virtual_name="", api="jack")
+    midi._scan_once()
+    base = fake.clients  # the API probe, the lister and the opened pad port
+    assert midi.port_names == ["pad out"]
+    for _ in range(20):
+        midi._scan_once()
+    assert fake.clients == base, "a rescan made new MIDI clients"
+    fake.names = ["pad out", "pad two"]
+    midi._scan_once()
+    assert midi.port_names == ["pad out", "pad two"] and fake.clients == base + 1  # only the new port
+    fake.fail_next_list = True
+    midi._scan_once()  # the lister's server died: reported, dropped ...
+    assert midi.port_names == ["pad out", "pad two"]
+    midi._scan_once()  # ... and a new lister is made at the next scan
+    assert fake.clients == base + 2
+
+    out = MidiOutPorts(["*pad*"], api="jack")
+    out.scan()
+    before = fake.clients
+    for _ in range(20):
+        out.scan()
+    assert fake.clients == before, "a MIDI out rescan made new MIDI clients"
+    midi.stop()
+    out.stop()
