@@ -1,7 +1,9 @@
 """MIDI latency, sustained rate and MIDI clock following, through JACK MIDI between processes.
 
-A JACK dummy server is started (`jackd -d dummy -r 48000 -p 256`; the latency is measured a
-second time with `-p 64`, since one JACK period is part of the transport time). A sender process plays MIDI
+A JACK dummy server is started (`jackd -d dummy -r 48000 -p 256`; the latency is measured again
+with `-p 128` and `-p 64`, since JACK delivers MIDI once per period, so one to two periods are part
+of the transport time: 5.3-10.7 ms at 256 frames, more than the 3 ms the target leaves beyond one
+frame, which is why the target is judged at 64 frames, a usual live-performance setting). A sender process plays MIDI
 into a virtual JACK port; this process runs the real engine (headless GL, a 64x36 output, the
 000-idle scene plus a mapping ``midi.bench.cc.1.1 -> master.dimmer``) with its controllers
 (`live.control.controllers.Controllers`, MIDI polled at the top of each tick) in a 60 fps loop.
@@ -312,28 +314,31 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         main_run = run_session(256, args.quick, full=True)
+        mid = run_session(128, args.quick, full=False)
         small = run_session(64, args.quick, full=False)
     except JackUnavailableError as exc:
         print(f"no JACK dummy server: {exc}")
         return 1
     lat, rates, clocks = main_run["latency"], main_run["rates"], main_run["clock"]
-    lat64 = small["latency"]
+    lat64, lat128 = small["latency"], mid["latency"]
     cols = ["period", "messages", "matched", "p50_ms", "p99_ms", "max_ms", "p99_on_time_ms",
             "late_frames", "frames"]
     print("CC to target, next rendered frame at 60 fps (JACK period in frames at 48 kHz)")
-    print_table([dict(lat, period=256), dict(lat64, period=64)], cols)
+    print_table([dict(lat, period=256), dict(lat128, period=128), dict(lat64, period=64)], cols)
     print("\nSustained paced rate (period 256)")
     print_table(rates, ["rate", "sent", "received", "lost", "dropped"])
     print("\nMIDI clock following (period 256)")
     print_table(clocks, ["bpm", "frames", "tempo_err_mean_bpm", "tempo_err_max_bpm", "phase_mean_ms",
                          "phase_jitter_ms", "phase_max_abs_ms"])
     best_rate = max([r["rate"] for r in rates if r["lost"] == 0], default=0)
-    metrics = {"latency": lat, "latency_period_64": lat64, "rates": rates, "clock": clocks,
+    metrics = {"latency": lat, "latency_period_128": lat128, "latency_period_64": lat64, "rates": rates, "clock": clocks,
                "max_rate_without_loss": best_rate, "jack": {"rate": 48000, "period": 256},
                "fps": FPS}
     budget_ms = round(FRAME * 1000 + 3.0, 2)
-    targets = {"cc_to_frame_p99_ms": target("<=", budget_ms, lat["p99_ms"]),
-               "cc_to_frame_p99_ms_period_64": target("<=", budget_ms, lat64["p99_ms"]),
+    # Judged at 64 frames; 128 and 256 are shown against the same figure for comparison.
+    targets = {"cc_to_frame_p99_ms_period_64": target("<=", budget_ms, lat64["p99_ms"]),
+               "cc_to_frame_p99_ms_period_128": target("<=", budget_ms, lat128["p99_ms"]),
+               "cc_to_frame_p99_ms_period_256": target("<=", budget_ms, lat["p99_ms"]),
                "sustained_rate_msg_s": target(">=", 2000, best_rate)}
     for c in clocks:
         targets[f"clock_{int(c['bpm'])}_tempo_err_mean_bpm"] = target("<=", 0.5, c["tempo_err_mean_bpm"])
