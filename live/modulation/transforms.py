@@ -12,7 +12,9 @@ order keys are written in):
    ``trigger`` (1 for exactly one frame per press). A control is pressed while its value is above
    0, so soft note velocities press too.
 3. **deadzone** (``deadzone = d``): values below ``d`` read 0, the rest is rescaled to 0..1 so the
-   control still reaches 1.
+   control still reaches 1. With ``deadzone_at = "center"`` the zone is a band ``d`` wide around
+   0.5 instead (pitch bend, pan knobs, joysticks: a control let go near its centre reads exactly
+   0.5); each half outside it is rescaled so the ends still reach 0 and 1.
 4. **curve** (``curve``): ``linear``, ``exp`` (slow start), ``log`` (fast start), ``s-curve``
    (slow at both ends); ``curve_amount`` sets how strong (default 3).
 5. **invert** (``invert = true``): ``1 - x``.
@@ -43,12 +45,14 @@ BUTTON_MODES = ("momentary", "toggle", "trigger")
 ENCODER_MODES = ("twos_complement", "sign_magnitude", "binary_offset")
 COMBINE_MODES = ("sum", "max", "multiply")
 QUANTIZE_MODES = ("beat", "bar")
+#: Where a deadzone sits: at the bottom of the range, or around its centre (bipolar controls).
+DEADZONE_PLACES = ("low", "center")
 #: CC resolutions a binding can declare: 7-bit, or 14-bit (MSB on CC n, LSB on CC n + 32).
 CC_BITS = (7, 14)
 
 #: Transform keys of a ``[[mappings]]`` table (besides source, target and range).
 TRANSFORM_KEYS = (
-    "input_range", "curve", "curve_amount", "invert", "deadzone", "attack", "release",
+    "input_range", "curve", "curve_amount", "invert", "deadzone", "deadzone_at", "attack", "release",
     "quantize", "button", "encoder", "sensitivity", "combine", "bits",
 )
 CURVE_AMOUNT_RANGE = (0.1, 20.0)
@@ -76,6 +80,7 @@ class TransformSpec:
     curve_amount: float = 3.0
     invert: bool = False
     deadzone: float = 0.0
+    deadzone_at: str = "low"
     attack: float = 0.0
     release: float = 0.0
     quantize: str | None = None
@@ -211,8 +216,18 @@ def _button_step(mode: str) -> Step:
     return step
 
 
-def _deadzone_step(d: float) -> Step:
+def _deadzone_step(d: float, at: str) -> Step:
     scale = 1.0 / (1.0 - d)
+    if at == "center":
+        half = 0.5 * d
+
+        def centred(x: float, ft: FrameTime) -> float:
+            offset = x - 0.5
+            if abs(offset) <= half:
+                return 0.5
+            return 0.5 + math.copysign((abs(offset) - half) * scale, offset)
+
+        return centred
     return lambda x, ft: 0.0 if x <= d else (x - d) * scale
 
 
@@ -289,7 +304,7 @@ def compile_chain(spec: TransformSpec, lo: float = 0.0, hi: float = 1.0) -> Step
     if spec.button is not None:
         steps.append(_button_step(spec.button))
     if spec.deadzone > 0.0:
-        steps.append(_deadzone_step(spec.deadzone))
+        steps.append(_deadzone_step(spec.deadzone, spec.deadzone_at))
     if spec.curve != "linear":
         steps.append(_curve_step(spec.curve, spec.curve_amount))
     if spec.invert:
@@ -385,6 +400,10 @@ def parse_transform(table: Mapping[str, Any], source: str | None = None) -> Tran
             raise TransformError("invert", f"expected true or false, got {_describe(table['invert'])}")
         out["invert"] = table["invert"]
     out["deadzone"] = _number(table, "deadzone", *DEADZONE_RANGE, 0.0)
+    out["deadzone_at"] = _choice(table, "deadzone_at", DEADZONE_PLACES, "deadzone place", "low")
+    if "deadzone_at" in table and "deadzone" not in table:
+        raise TransformError("deadzone_at", "says where the deadzone sits, but no deadzone width "
+                                            "is given; add deadzone = 0.05 (for example)")
     out["attack"] = _number(table, "attack", *SMOOTHING_RANGE, 0.0, " seconds")
     out["release"] = _number(table, "release", *SMOOTHING_RANGE, 0.0, " seconds")
     out["quantize"] = _choice(table, "quantize", QUANTIZE_MODES, "quantize unit")

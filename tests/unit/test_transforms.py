@@ -82,6 +82,17 @@ def test_invert_and_deadzone():
     assert run(dz, [0.0, 0.05, 0.1, 0.55, 1.0]) == [0.0, 0.0, 0.0, pytest.approx(0.5), 1.0]
 
 
+def test_centre_deadzone_holds_a_bipolar_control_at_exactly_half():
+    """A pitch bend let go reads 8191 or 8193 of 16383, not 8192: a 0.1-wide centre zone makes
+    those read exactly 0.5, and the ends still reach 0 and 1."""
+    dz = TransformSpec(deadzone=0.1, deadzone_at="center")
+    bend = [0.0, 8191 / 16383, 0.5, 8193 / 16383, 0.45, 0.55, 0.775, 1.0]
+    assert run(dz, bend) == [0.0, 0.5, 0.5, 0.5, 0.5, 0.5, pytest.approx(0.75), 1.0]
+    assert run(dz, [0.225]) == [pytest.approx(0.25)]
+    mapped = TransformSpec(deadzone=0.1, deadzone_at="center")
+    assert run(mapped, [8191 / 16383, 1.0], lo=-1.0, hi=1.0) == [0.0, 1.0]  # a pan: dead centre
+
+
 def test_momentary_toggle_and_trigger_buttons():
     presses = [0.0, 0.8, 0.8, 0.0, 0.0, 1 / 127, 0.0, 1.0]
     assert run(TransformSpec(button="momentary"), presses) == [0, 1, 1, 0, 0, 1, 0, 1]
@@ -199,6 +210,8 @@ def test_parse_transform_reads_every_option():
     ({"curve": "expo"}, None, "curve", ["did you mean 'exp'?", "allowed: linear, exp, log, s-curve"]),
     ({"curve": 3}, None, "curve", ["unknown curve a number (3)"]),
     ({"deadzone": 0.95}, None, "deadzone", ["from 0 to 0.9"]),
+    ({"deadzone": 0.1, "deadzone_at": "middle"}, None, "deadzone_at", ["allowed: low, center"]),
+    ({"deadzone_at": "center"}, None, "deadzone_at", ["no deadzone width", "deadzone = 0.05"]),
     ({"attack": -1}, None, "attack", ["from 0 to 60 seconds"]),
     ({"attack": math.inf}, None, "attack", ["from 0 to 60"]),
     ({"invert": "yes"}, None, "invert", ["true or false"]),
