@@ -65,6 +65,7 @@ from live.modulation.transforms import (
     TransformSpec,
     parse_transform,
 )
+from live.values import describe_value, is_finite_number
 
 BLEND_MODES = (
     "normal", "add", "screen", "multiply", "overlay", "difference", "lighten", "darken",
@@ -206,35 +207,6 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
         lowered = {c.lower(): c for c in choices}
         close = [lowered[m] for m in difflib.get_close_matches(word.lower(), list(lowered), 1, 0.6)]
     return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def describe_value(value: Any) -> str:
-    """Name a TOML value's type for messages, with a preview: "a string ('high')". Any thread."""
-    if isinstance(value, bool):
-        return f"a boolean ({'true' if value else 'false'})"
-    if isinstance(value, int):
-        text = str(value)
-        return f"an integer ({text if len(text) <= 24 else text[:20] + '...'})"
-    if isinstance(value, float):
-        return f"a float ({value!r})"
-    if isinstance(value, str):
-        preview = value if len(value) <= 40 else value[:37] + "..."
-        return f"a string ({preview!r})"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    return f"a date/time ({value})"
-
-
-def is_finite_number(value: Any) -> bool:
-    """True for an int or float (not a bool) that converts to a finite float. Any thread."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:  # integers beyond the float range
-        return False
 
 
 # --------------------------------------------------------------------------------------------

@@ -36,10 +36,9 @@ from live.modulation.timeline import (
     Duration,
     SceneTime,
     TimeSpecError,
-    describe,
-    is_number,
     parse_duration,
 )
+from live.values import describe_value, is_finite_number
 
 #: Keys of an ``[[envelopes]]`` table.
 ENVELOPE_KEYS = ("id", "trigger", "attack", "decay", "sustain", "release", "hold", "threshold",
@@ -194,13 +193,13 @@ def parse_envelope(table: dict[str, Any]) -> EnvelopeSpec:
         if key in table:
             value = table[key]
             hi = 1.0 if key == "sustain" else 0.999
-            if not is_number(value) or not 0.0 <= value <= hi:
+            if not is_finite_number(value) or not 0.0 <= value <= hi:
                 raise TimeSpecError((key,), f"expected a level from 0 to {hi:g}, got "
-                                            f"{describe(value)}")
+                                            f"{describe_value(value)}")
             out[key] = float(value)
     if "velocity" in table:
         if not isinstance(table["velocity"], bool):
             raise TimeSpecError(("velocity",), f"expected true or false, got "
-                                               f"{describe(table['velocity'])}")
+                                               f"{describe_value(table['velocity'])}")
         out["velocity"] = table["velocity"]
     return EnvelopeSpec(**out)

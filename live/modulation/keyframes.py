@@ -40,10 +40,9 @@ from live.modulation.timeline import (
     SceneTime,
     TimeSpecError,
     close_match,
-    describe,
-    is_number,
     parse_position,
 )
+from live.values import describe_value, is_finite_number
 
 #: Keys of a ``[[tracks]]`` table.
 TRACK_KEYS = ("id", "target", "keys", "ease", "loop")
@@ -182,7 +181,7 @@ def parse_track(table: dict[str, Any], beats_per_bar: int) -> TrackSpec:
     if not isinstance(raw, list):
         raise TimeSpecError(("keys",), "expected an array of keys like "
                                        "[{ at = \"1.1\", value = 0.0 }, { at = \"3.1\", value = 1.0 }]"
-                                       + ("" if raw is None else f", got {describe(raw)}"))
+                                       + ("" if raw is None else f", got {describe_value(raw)}"))
     if len(raw) > MAX_KEYS:
         raise TimeSpecError(("keys",), f"{len(raw)} keys; a track has at most {MAX_KEYS}")
     keys: list[Key] = []
@@ -191,7 +190,7 @@ def parse_track(table: dict[str, Any], beats_per_bar: int) -> TrackSpec:
         path = ("keys", i)
         if not isinstance(item, dict):
             raise TimeSpecError(path, f"expected a key like {{ at = \"2.1\", value = 1.0 }}, got "
-                                      f"{describe(item)}")
+                                      f"{describe_value(item)}")
         for k in item:
             if k not in KEY_KEYS:
                 raise TimeSpecError(path + (k,), f"unknown key '{k}' in a track key"
@@ -216,18 +215,18 @@ def parse_track(table: dict[str, Any], beats_per_bar: int) -> TrackSpec:
             at, label = pos.beats(beats_per_bar), str(pos)
         else:
             seconds = item["time"]
-            if not is_number(seconds) or not 0.0 <= seconds <= MAX_SECONDS:
+            if not is_finite_number(seconds) or not 0.0 <= seconds <= MAX_SECONDS:
                 raise TimeSpecError(path + ("time",), f"expected seconds since the scene started, "
                                                       f"a number from 0 to {MAX_SECONDS:g}, got "
-                                                      f"{describe(seconds)}")
+                                                      f"{describe_value(seconds)}")
             at, label = float(seconds), f"{float(seconds):g} s"
         if "value" not in item:
             raise TimeSpecError(path, "missing 'value' (the target's value at this key)")
         value = item["value"]
         if isinstance(value, bool):
             value = 1.0 if value else 0.0
-        if not is_number(value):
-            raise TimeSpecError(path + ("value",), f"expected a number, got {describe(value)}")
+        if not is_finite_number(value):
+            raise TimeSpecError(path + ("value",), f"expected a number, got {describe_value(value)}")
         ease = _ease(item, "ease", default_ease, path)
         if i == 0 and "ease" in item:
             raise TimeSpecError(path + ("ease",), "the first key has no segment before it to "
@@ -246,7 +245,7 @@ def _ease(table: dict[str, Any], key: str, default: str, path: tuple) -> str:
         return default
     value = table[key]
     if value not in EASING_NAMES:
-        shown = repr(value) if isinstance(value, str) else describe(value)
+        shown = repr(value) if isinstance(value, str) else describe_value(value)
         raise TimeSpecError(path + (key,), f"unknown easing {shown}"
                                            f"{close_match(value, EASING_NAMES)}; allowed: "
                                            f"{', '.join(EASING_NAMES)}")
@@ -256,14 +255,14 @@ def _ease(table: dict[str, Any], key: str, default: str, path: tuple) -> str:
 def _loop(value: Any, unit: str, beats_per_bar: int) -> tuple[float, float]:
     if unit == "s":
         shape = "expected loop = [start, end] in seconds since the scene started, e.g. [0, 8]"
-        if not (isinstance(value, list) and len(value) == 2 and all(is_number(v) and v >= 0
+        if not (isinstance(value, list) and len(value) == 2 and all(is_finite_number(v) and v >= 0
                                                                      for v in value)):
-            raise TimeSpecError(("loop",), f"{shape}; got {describe(value)}")
+            raise TimeSpecError(("loop",), f"{shape}; got {describe_value(value)}")
         return float(value[0]), float(value[1])
     shape = ("expected loop = [start, end]: bars (loop = [1, 5] repeats bars 1 to 4) or "
              "positions like [\"1.1\", \"2.3\"]")
     if not (isinstance(value, list) and len(value) == 2):
-        raise TimeSpecError(("loop",), f"{shape}; got {describe(value)}")
+        raise TimeSpecError(("loop",), f"{shape}; got {describe_value(value)}")
     out = []
     for j, end in enumerate(value):
         try:

@@ -43,10 +43,9 @@ from live.modulation.timeline import (
     SceneTime,
     TimeSpecError,
     close_match,
-    describe,
-    is_number,
     parse_duration,
 )
+from live.values import describe_value, is_finite_number
 
 SHAPES = ("sine", "triangle", "saw_up", "saw_down", "square", "random", "smooth_random")
 RETRIGGERS = ("none", "beat", "bar")
@@ -183,7 +182,7 @@ def parse_lfo(table: dict[str, Any]) -> LfoSpec:
     ident = str(table.get("id", ""))
     shape = table.get("shape", "sine")
     if shape not in SHAPES:
-        shown = repr(shape) if isinstance(shape, str) else describe(shape)
+        shown = repr(shape) if isinstance(shape, str) else describe_value(shape)
         raise TimeSpecError(("shape",), f"unknown LFO shape {shown}{close_match(shape, SHAPES)}; "
                                         f"allowed: {', '.join(SHAPES)}")
     rate = ONE_BEAT
@@ -193,18 +192,18 @@ def parse_lfo(table: dict[str, Any]) -> LfoSpec:
         except TimeSpecError as exc:
             raise exc.within("rate") from None
     phase = table.get("phase", 0.0)
-    if not is_number(phase) or not 0.0 <= phase <= 1.0:
+    if not is_finite_number(phase) or not 0.0 <= phase <= 1.0:
         raise TimeSpecError(("phase",), f"expected a phase offset in cycles from 0 to 1, got "
-                                        f"{describe(phase)}")
+                                        f"{describe_value(phase)}")
     duty = table.get("duty", 0.5)
     if "duty" in table and shape != "square":
         raise TimeSpecError(("duty",), f"'duty' is for the square shape, not {shape}")
-    if not is_number(duty) or not 0.0 < duty < 1.0:
+    if not is_finite_number(duty) or not 0.0 < duty < 1.0:
         raise TimeSpecError(("duty",), f"expected the high part of the cycle, a number between 0 "
-                                       f"and 1 (both excluded), got {describe(duty)}")
+                                       f"and 1 (both excluded), got {describe_value(duty)}")
     retrigger = table.get("retrigger", "none")
     if retrigger not in RETRIGGERS:
-        shown = repr(retrigger) if isinstance(retrigger, str) else describe(retrigger)
+        shown = repr(retrigger) if isinstance(retrigger, str) else describe_value(retrigger)
         raise TimeSpecError(("retrigger",), f"unknown retrigger {shown}"
                                             f"{close_match(retrigger, RETRIGGERS)}; allowed: "
                                             f"{', '.join(RETRIGGERS)}")
@@ -213,7 +212,7 @@ def parse_lfo(table: dict[str, Any]) -> LfoSpec:
         raise TimeSpecError(("seed",), f"'seed' is for the random shapes, not {shape}")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise TimeSpecError(("seed",), f"expected an integer from 0 to {MAX_SEED}, got "
-                                       f"{describe(seed)}")
+                                       f"{describe_value(seed)}")
     return LfoSpec(id=ident, shape=shape, rate=rate, phase=float(phase), duty=float(duty),
                    retrigger=retrigger, seed=seed)
 

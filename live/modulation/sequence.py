@@ -27,10 +27,9 @@ from live.modulation.timeline import (
     Duration,
     SceneTime,
     TimeSpecError,
-    describe,
-    is_number,
     parse_duration,
 )
+from live.values import describe_value, is_finite_number
 
 #: Keys of a ``[[sequences]]`` table.
 SEQUENCE_KEYS = ("id", "steps", "step", "glide")
@@ -93,12 +92,12 @@ def parse_sequence(table: dict[str, Any]) -> SequenceSpec:
     """
     steps = table.get("steps")
     if not isinstance(steps, list) or not 1 <= len(steps) <= MAX_STEPS:
-        got = f"{len(steps)} values" if isinstance(steps, list) else describe(steps)
+        got = f"{len(steps)} values" if isinstance(steps, list) else describe_value(steps)
         raise TimeSpecError(("steps",), f"expected an array of 1 to {MAX_STEPS} numbers, one per "
                                         f"step (e.g. [1, 0, 0.5, 0]), got {got}")
     for i, v in enumerate(steps):
-        if not is_number(v):
-            raise TimeSpecError(("steps", i), f"expected a number, got {describe(v)}")
+        if not is_finite_number(v):
+            raise TimeSpecError(("steps", i), f"expected a number, got {describe_value(v)}")
     out: dict[str, Any] = {"id": str(table.get("id", "")),
                            "steps": tuple(float(v) for v in steps)}
     if "step" in table:
@@ -110,6 +109,6 @@ def parse_sequence(table: dict[str, Any]) -> SequenceSpec:
     if "glide" in table:
         if not isinstance(table["glide"], bool):
             raise TimeSpecError(("glide",), f"expected true or false, got "
-                                            f"{describe(table['glide'])}")
+                                            f"{describe_value(table['glide'])}")
         out["glide"] = table["glide"]
     return SequenceSpec(**out)

@@ -32,6 +32,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from live.values import describe_value, is_finite_number
+
 #: Ticks in one beat (the resolution of "bar.beat.tick" positions; MIDI files use the same).
 TICKS_PER_BEAT = 960
 #: Units of a duration string.
@@ -81,28 +83,6 @@ class TimeSpecError(ValueError):
         return TimeSpecError((*prefix, *self.path), self.message)
 
 
-def describe(value: Any) -> str:
-    """A value's type with a preview for messages, e.g. "a string ('2 bars')". Any thread."""
-    if isinstance(value, bool):
-        return f"a boolean ({'true' if value else 'false'})"
-    if isinstance(value, (int, float)):
-        return f"a number ({value!r})"
-    if isinstance(value, str):
-        return f"a string ({value[:40]!r})"
-    return "an array" if isinstance(value, list) else "a table" if isinstance(value, dict) \
-        else repr(value)
-
-
-def is_number(value: Any) -> bool:
-    """An int or float (not a bool) with a finite float value. Any thread."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
-
-
 def close_match(word: Any, choices: Sequence[str]) -> str:
     """" (did you mean 'x'?)" or "". Any thread."""
     if not isinstance(word, str):
@@ -145,7 +125,7 @@ def parse_position(value: Any, beats_per_bar: int) -> Position:
     elif isinstance(value, str) and re.fullmatch(r"[0-9]+(\.[0-9]+){0,2}", value.strip()):
         parts = value.strip().split(".")
     else:
-        raise TimeSpecError((), f"{shape}; got {describe(value)}")
+        raise TimeSpecError((), f"{shape}; got {describe_value(value)}")
     numbers = [int(p) for p in parts] + [1, 0][len(parts) - 1:]
     bar, beat, tick = numbers[:3]
     if bar < 1:
@@ -225,13 +205,13 @@ def parse_duration(value: Any, units: Sequence[str] = ("beat", "bar", "s"), *,
     if "s" in units:
         forms += " or a number of seconds"
     shape = f"expected {what} like {forms}"
-    if is_number(value) and "s" in units:
+    if is_finite_number(value) and "s" in units:
         amount, unit = float(value), "s"
     else:
         m = _FRACTION_RE.match(value) if isinstance(value, str) else None
         unit = _UNIT_ALIASES.get(m.group(3).lower()) if m else None
         if m is None or unit is None:
-            raise TimeSpecError((), f"{shape}; got {describe(value)}")
+            raise TimeSpecError((), f"{shape}; got {describe_value(value)}")
         amount = float(m.group(1))
         if m.group(2) is not None:
             den = float(m.group(2))
@@ -242,10 +222,10 @@ def parse_duration(value: Any, units: Sequence[str] = ("beat", "bar", "s"), *,
             raise TimeSpecError((), f"{value!r}: the unit '{m.group(3)}' is not allowed here; "
                                     f"{shape}")
     if amount == 0.0 and not allow_zero:
-        raise TimeSpecError((), f"{what} must be longer than zero; got {describe(value)}")
+        raise TimeSpecError((), f"{what} must be longer than zero; got {describe_value(value)}")
     if not (lo <= amount <= hi) or amount < 0.0:
         span = f"from {lo:g} to {hi:g}" if math.isfinite(hi) else f"at least {lo:g}"
-        raise TimeSpecError((), f"{what} {describe(value)} is out of range: the amount must be "
+        raise TimeSpecError((), f"{what} {describe_value(value)} is out of range: the amount must be "
                                 f"{span}")
     return Duration(amount, unit)
 
@@ -376,7 +356,7 @@ def parse_transition(table: Any) -> TransitionSpec:
     """
     if not isinstance(table, dict):
         raise TimeSpecError((), "expected a table like { kind = \"wipe\", length = \"1bar\", "
-                                f"quantize = \"bar\" }}, got {describe(table)}")
+                                f"quantize = \"bar\" }}, got {describe_value(table)}")
     for key in table:
         if key not in TRANSITION_KEYS:
             raise TimeSpecError((key,), f"unknown key '{key}' in a transition"
@@ -401,7 +381,7 @@ def parse_transition(table: Any) -> TransitionSpec:
         lo, hi = PHRASE_BARS_RANGE
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
             raise TimeSpecError(("phrase",), f"expected the bars in a phrase, an integer from {lo} "
-                                             f"to {hi}, got {describe(value)}")
+                                             f"to {hi}, got {describe_value(value)}")
         out["phrase"] = value
     if "ease" in table:
         from live.modulation.easing import EASING_NAMES
@@ -417,20 +397,20 @@ def parse_transition(table: Any) -> TransitionSpec:
         value = table["direction"]
         if isinstance(value, str) and value in WIPE_DIRECTIONS:
             out["direction"] = WIPE_DIRECTIONS[value]
-        elif is_number(value) and -360.0 <= value <= 360.0:
+        elif is_finite_number(value) and -360.0 <= value <= 360.0:
             out["direction"] = float(value) % 360.0
         else:
-            shown = repr(value) if isinstance(value, str) else describe(value)
+            shown = repr(value) if isinstance(value, str) else describe_value(value)
             raise TimeSpecError(("direction",), f"unknown wipe direction {shown}"
                                                 f"{close_match(value, list(WIPE_DIRECTIONS))}; "
                                                 f"allowed: {', '.join(WIPE_DIRECTIONS)}, or an "
                                                 "angle in degrees (0 = towards the right, 90 = up)")
     if "softness" in table:
         value = table["softness"]
-        if not is_number(value) or not 0.0 <= value <= 1.0:
+        if not is_finite_number(value) or not 0.0 <= value <= 1.0:
             raise TimeSpecError(("softness",), f"expected the width of the wipe's edge, a number "
                                                f"from 0 (hard) to 1 (the whole picture), got "
-                                               f"{describe(value)}")
+                                               f"{describe_value(value)}")
         out["softness"] = float(value)
     if kind == "shader":
         shader = table.get("shader")
@@ -448,13 +428,13 @@ def parse_transition(table: Any) -> TransitionSpec:
                                              f"{kind} takes none")
         if not isinstance(params, dict):
             raise TimeSpecError(("params",), f"expected a table of input values, got "
-                                             f"{describe(params)}")
+                                             f"{describe_value(params)}")
         for name, value in params.items():
-            if not (is_number(value) or isinstance(value, bool) or (
+            if not (is_finite_number(value) or isinstance(value, bool) or (
                     isinstance(value, list) and 1 <= len(value) <= 4
-                    and all(is_number(v) for v in value))):
+                    and all(is_finite_number(v) for v in value))):
                 raise TimeSpecError(("params", name), f"expected a number, true/false or an array "
-                                                      f"of 1 to 4 numbers, got {describe(value)}")
+                                                      f"of 1 to 4 numbers, got {describe_value(value)}")
         out["params"] = {k: (tuple(float(x) for x in v) if isinstance(v, list) else v)
                          for k, v in params.items()}
     return TransitionSpec(**out)
@@ -466,7 +446,7 @@ def _choice(table: Mapping[str, Any], key: str, choices: Sequence[str], what: st
         return default
     value = table[key]
     if value not in choices:
-        shown = repr(value) if isinstance(value, str) else describe(value)
+        shown = repr(value) if isinstance(value, str) else describe_value(value)
         raise TimeSpecError((key,), f"unknown {what} {shown}{close_match(value, choices)}; "
                                     f"allowed: {', '.join(choices)}")
     return value

@@ -39,6 +39,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from live.values import describe_value, is_finite_number
+
 CURVES = ("linear", "exp", "log", "s-curve")
 BUTTON_MODES = ("momentary", "toggle", "trigger")
 #: Relative encoder encodings of a 7-bit CC value (see `decode_relative`).
@@ -330,33 +332,13 @@ def compile_chain(spec: TransformSpec, lo: float = 0.0, hi: float = 1.0) -> Step
 # Reading options from a file table
 
 
-def _describe(value: Any) -> str:
-    # Kept local (not live.scene.describe_value) so this module has no import cycle with scene.
-    if isinstance(value, bool):
-        return f"a boolean ({'true' if value else 'false'})"
-    if isinstance(value, (int, float)):
-        return f"a number ({value!r})"
-    if isinstance(value, str):
-        return f"a string ({value!r})"
-    return "an array" if isinstance(value, list) else "a table" if isinstance(value, dict) else repr(value)
-
-
-def _finite(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
-
-
 def _number(table: Mapping[str, Any], key: str, lo: float, hi: float, default: float,
             unit: str = "") -> float:
     if key not in table:
         return default
     value = table[key]
-    if not _finite(value) or not lo <= value <= hi:
-        raise TransformError(key, f"expected a number from {lo:g} to {hi:g}{unit}, got {_describe(value)}")
+    if not is_finite_number(value) or not lo <= value <= hi:
+        raise TransformError(key, f"expected a number from {lo:g} to {hi:g}{unit}, got {describe_value(value)}")
     return float(value)
 
 
@@ -370,7 +352,7 @@ def _choice(table: Mapping[str, Any], key: str, choices: tuple, what: str, defau
         )
 
         hint = did_you_mean(value, [str(c) for c in choices]) if isinstance(value, str) else ""
-        shown = repr(value) if isinstance(value, str) else _describe(value)
+        shown = repr(value) if isinstance(value, str) else describe_value(value)
         raise TransformError(key, f"unknown {what} {shown}{hint}; allowed: "
                                   f"{', '.join(str(c) for c in choices)}")
     return value
@@ -389,15 +371,15 @@ def parse_transform(table: Mapping[str, Any], source: str | None = None) -> Tran
     out: dict[str, Any] = {}
     if "input_range" in table:
         value = table["input_range"]
-        if not (isinstance(value, list) and len(value) == 2 and all(_finite(v) for v in value)):
+        if not (isinstance(value, list) and len(value) == 2 and all(is_finite_number(v) for v in value)):
             raise TransformError("input_range", "expected [lo, hi], two finite numbers: the source "
-                                 f"values that map to 0 and 1, got {_describe(value)}")
+                                 f"values that map to 0 and 1, got {describe_value(value)}")
         out["input_range"] = (float(value[0]), float(value[1]))
     out["curve"] = _choice(table, "curve", CURVES, "curve", "linear")
     out["curve_amount"] = _number(table, "curve_amount", *CURVE_AMOUNT_RANGE, 3.0)
     if "invert" in table:
         if not isinstance(table["invert"], bool):
-            raise TransformError("invert", f"expected true or false, got {_describe(table['invert'])}")
+            raise TransformError("invert", f"expected true or false, got {describe_value(table['invert'])}")
         out["invert"] = table["invert"]
     out["deadzone"] = _number(table, "deadzone", *DEADZONE_RANGE, 0.0)
     out["deadzone_at"] = _choice(table, "deadzone_at", DEADZONE_PLACES, "deadzone place", "low")

@@ -208,7 +208,7 @@ def test_parse_transform_reads_every_option():
 
 @pytest.mark.parametrize(("table", "source", "key", "words"), [
     ({"curve": "expo"}, None, "curve", ["did you mean 'exp'?", "allowed: linear, exp, log, s-curve"]),
-    ({"curve": 3}, None, "curve", ["unknown curve a number (3)"]),
+    ({"curve": 3}, None, "curve", ["unknown curve an integer (3)"]),
     ({"deadzone": 0.95}, None, "deadzone", ["from 0 to 0.9"]),
     ({"deadzone": 0.1, "deadzone_at": "middle"}, None, "deadzone_at", ["allowed: low, center"]),
     ({"deadzone_at": "center"}, None, "deadzone_at", ["no deadzone width", "deadzone = 0.05"]),
