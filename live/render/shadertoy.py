@@ -102,6 +102,37 @@ _MEDIA_HASH_RE = re.compile(r"([0-9a-f]{40,64})(?:_\d+)?\.[A-Za-z0-9]+$")
 # GLSL ES 3.00 built-ins that desktop GLSL 330 has only through an extension.
 _PACKING_FUNCTIONS = frozenset({"packSnorm2x16", "unpackSnorm2x16", "packUnorm2x16",
                                 "unpackUnorm2x16", "packHalf2x16", "unpackHalf2x16"})
+# WebGL 1 texture functions (core and EXT_shader_texture_lod) that older Shadertoys still call,
+# by the GLSL ES 3.00 / GLSL 330 function that does the same.
+_WEBGL1_TEXTURE_FUNCTIONS = {
+    "texture2D": "texture", "texture2DLod": "textureLod", "texture2DLodEXT": "textureLod",
+    "texture2DGradEXT": "textureGrad", "texture2DProj": "textureProj",
+    "texture2DProjLod": "textureProjLod", "texture2DProjLodEXT": "textureProjLod",
+    "texture2DProjGradEXT": "textureProjGrad", "textureCube": "texture",
+    "textureCubeLod": "textureLod", "textureCubeLodEXT": "textureLod",
+    "textureCubeGradEXT": "textureGrad", "texture3D": "texture", "texture3DLod": "textureLod",
+}
+_WEBGL1_TEXTURE_RE = re.compile(r"\b(" + "|".join(sorted(_WEBGL1_TEXTURE_FUNCTIONS, key=len, reverse=True))
+                                + r")\s*\(")
+# Extensions of WebGL whose features desktop GLSL 330 has built in; Mesa refuses some of them
+# ("unsupported in fragment shader" with ``require``), so their #extension lines are dropped.
+_CORE_IN_330_EXTENSIONS = frozenset({"GL_OES_standard_derivatives", "GL_EXT_shader_texture_lod",
+                                     "GL_EXT_frag_depth", "GL_EXT_draw_buffers", "GL_OES_texture_3D",
+                                     "GL_EXT_shadow_samplers"})
+_EXTENSION_NAME_RE = re.compile(r"^\s*#\s*extension\s+(\w+)")
+# Type names that desktop GLSL 330 reserves but GLSL ES 3.00 does not, so a Shadertoy may use
+# them as ordinary identifiers; they are renamed so that desktop compilers accept the code.
+_DESKTOP_ONLY_KEYWORDS = frozenset({
+    "sampler1D", "sampler1DShadow", "sampler1DArray", "sampler1DArrayShadow", "isampler1D",
+    "isampler1DArray", "usampler1D", "usampler1DArray", "sampler2DRect", "sampler2DRectShadow",
+    "isampler2DRect", "usampler2DRect", "samplerBuffer", "isamplerBuffer", "usamplerBuffer",
+    "sampler2DMS", "isampler2DMS", "usampler2DMS", "sampler2DMSArray", "isampler2DMSArray",
+    "usampler2DMSArray"})
+_DESKTOP_ONLY_RE = re.compile(r"\b(" + "|".join(sorted(_DESKTOP_ONLY_KEYWORDS, key=len, reverse=True))
+                              + r")\b")
+# Shadertoys from before mainImage (2014) define main() and write gl_FragColor.
+_OLD_MAIN_RE = re.compile(r"\bvoid\s+main\s*\(")
+_FRAG_COLOR_RE = re.compile(r"\bgl_FragColor\b|\bgl_FragData\s*\[\s*0\s*\]")
 
 
 # --------------------------------------------------------------------------------------------
@@ -791,20 +822,32 @@ def _translate(raw: _RawPass, common: MappedSource | None, file: str) -> Shadert
             if _VERSION_RE.match(text):
                 text = ""
             elif _EXTENSION_RE.match(text):
-                extensions.append((text.strip(), origin.file, origin.line))
+                name = _EXTENSION_NAME_RE.match(text)
+                if not (name and name.group(1) in _CORE_IN_330_EXTENSIONS):
+                    extensions.append((text.strip(), origin.file, origin.line))
                 text = ""
             else:
-                # Old shaders written for WebGL 1 still use texture2D; the rest is GLSL ES 3.00,
-                # which desktop GLSL 330 reads as is.
-                text = re.sub(r"\btexture2D(Lod)?\s*\(", lambda m: f"texture{m.group(1) or ''}(", text)
-                text = re.sub(r"\btextureCube\s*\(", "texture(", text)
+                # Old shaders written for WebGL 1 still use texture2D and friends; the rest is
+                # GLSL ES 3.00, which desktop GLSL 330 reads as is but for a few type names it
+                # reserves (renamed here).
+                text = _WEBGL1_TEXTURE_RE.sub(lambda m: _WEBGL1_TEXTURE_FUNCTIONS[m.group(1)] + "(", text)
+                text = _DESKTOP_ONLY_RE.sub(r"_es_\1", text)
             body.append(text, origin.file, origin.line)
     plain = strip_comments("\n".join(body.lines))
     identifiers = set(_IDENT_RE.findall(plain))
-    if "mainImage" not in identifiers:
+    old_style = "mainImage" not in identifiers and _OLD_MAIN_RE.search(plain) is not None
+    if "mainImage" not in identifiers and not old_style:
         origin = raw.code.origins[0].file if raw.code.origins else file
         raise ShaderSourceError(origin, None, "no mainImage(out vec4 fragColor, in vec2 fragCoord) "
-                                "function: is this a Shadertoy pass?")
+                                "function (nor an old-style main() writing gl_FragColor): is this "
+                                "a Shadertoy pass?")
+    if old_style:
+        # Its main() becomes a function our main() calls; what it writes to gl_FragColor goes
+        # to our output (gl_FragColor does not exist in GLSL 330 core).
+        old_body, body = body, MappedSource()
+        for text, origin in zip(old_body.lines, old_body.origins, strict=True):
+            text = _FRAG_COLOR_RE.sub(_OUTPUT, _OLD_MAIN_RE.sub("void _echoel_main(", text))
+            body.append(text, origin.file, origin.line)
     own = global_declared_names(plain, [*UNIFORM_DECLARATIONS, *CHANNEL_NAMES, "iGlobalTime"])
     out = MappedSource()
     gen = raw.code.origins[0].file if raw.code.origins else file
@@ -827,12 +870,19 @@ def _translate(raw: _RawPass, common: MappedSource | None, file: str) -> Shadert
             out.append(f"uniform {sampler} {name};", gen, None)
     out.append(f"out vec4 {_OUTPUT};", gen, None)
     out.extend(body)
-    final = "vec4(clamp(color.rgb, 0.0, 1.0), 1.0)" if raw.name == "image" else "color"
-    for line in ("void main() {",
-                 "    vec4 color = vec4(0.0, 0.0, 0.0, 1.0);",
-                 "    mainImage(color, gl_FragCoord.xy);",
-                 f"    {_OUTPUT} = {final};",
-                 "}"):
+    # The wrapper's names are the engine's own, and mainImage is #undef'd, so that a macro of
+    # the shader (#define color ..., #define mainImage(o, u) ...) cannot rewrite the call.
+    color = "_echoel_color"
+    final = f"vec4(clamp({color}.rgb, 0.0, 1.0), 1.0)" if raw.name == "image" else color
+    if old_style:
+        lines = ("#undef main", "void main() {", f"    {_OUTPUT} = vec4(0.0, 0.0, 0.0, 1.0);",
+                 "    _echoel_main();", f"    vec4 {color} = {_OUTPUT};", f"    {_OUTPUT} = {final};", "}")
+    else:
+        lines = ("#undef main", "#undef mainImage", "void main() {",
+                 f"    vec4 {color} = vec4(0.0, 0.0, 0.0, 1.0);",
+                 f"    mainImage({color}, gl_FragCoord.xy);",
+                 f"    {_OUTPUT} = {final};", "}")
+    for line in lines:
         out.append(line, gen, None)
     return ShadertoyPass(raw.name, tuple(raw.channels), out.text(), out)
 
@@ -916,7 +966,8 @@ class ShadertoyRenderer:
         self._objects.append(program)
         vao = self.ctx.vertex_array(program, [])
         self._objects.append(vao)
-        uniforms = {name: program.get(name, None) for name in UNIFORM_DECLARATIONS}
+        # iGlobalTime: old shaders that declare it themselves get the time under that name.
+        uniforms = {name: program.get(name, None) for name in (*UNIFORM_DECLARATIONS, "iGlobalTime")}
         uniforms = {k: v for k, v in uniforms.items() if isinstance(v, moderngl.Uniform)}
         channels = []
         for index, channel in enumerate(p.channels):
@@ -1055,6 +1106,7 @@ class ShadertoyRenderer:
         return {
             "iResolution": (float(width), float(height), 1.0),
             "iTime": t,
+            "iGlobalTime": t,
             "iTimeDelta": dt,
             "iFrame": self._frame,
             "iFrameRate": 1.0 / dt if dt > 0 else 60.0,

@@ -5,12 +5,14 @@ values are read back as floats and compared with values known exactly."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from live.clock import ManualClock
+from live.render.importer import strict_check
 from live.engine import Engine
 from live.render.context import release_framebuffers
 from live.render.program import EngineUniforms
@@ -112,6 +114,41 @@ def test_stand_ins_have_shadertoys_sizes_and_noise_offsets():
     assert np.array_equal(standin_media("picture"), standin_media("picture"))  # deterministic
     hashed = "/media/a/0a40562379b63dfb89227e6d172f39fdce9022cba76623f1054a2c83d6c0ba5d.png"
     assert media_for_hash(hashed, "2d") is MEDIA["gray_noise_small"]
+
+
+def strictly_valid(shader) -> None:
+    """Every translated pass passes glslangValidator (stricter than Mesa), when installed."""
+    if shutil.which("glslangValidator") is None:
+        pytest.skip("glslangValidator not installed (Debian: glslang-tools)")
+    for p in shader.passes:
+        assert strict_check("frag", p.fragment_source) is None, p.name
+
+
+def test_webgl1_style_shaders_play(ctx):
+    # main() writing gl_FragColor, its own iGlobalTime uniform, texture2DLodEXT and
+    # texture2DGradEXT, and #extension lines that desktop GLSL does not know or refuses.
+    out = render_frames(ctx, TOYS / "webgl1", (8, 8), frames=4)
+    bayer = standin_media("bayer")[..., 0] / 255.0
+    np.testing.assert_allclose(out[..., 0], 0.3, atol=1e-6)      # iGlobalTime is the time
+    np.testing.assert_allclose(out[..., 1], bayer, atol=1e-6)    # texture2DLodEXT
+    np.testing.assert_allclose(out[..., 2], bayer, atol=1e-6)    # texture2DGradEXT
+    np.testing.assert_allclose(out[..., 3], 1.0, atol=0)         # the image is opaque
+    strictly_valid(load_shadertoy(TOYS / "webgl1"))
+
+
+def test_es_identifiers_and_macros_that_desktop_glsl_would_misread(ctx):
+    # sampler1D / sampler2DRect are plain names in GLSL ES 3.00; macros named "color" and
+    # "mainImage" must not rewrite the engine's own main().
+    out = render_frames(ctx, TOYS / "desktop_names", (2, 2))
+    np.testing.assert_allclose(out.reshape(-1, 4), [[0.5, 0.5, 0.25, 1.0]] * 4, atol=1e-6)
+    strictly_valid(load_shadertoy(TOYS / "desktop_names"))
+
+
+def test_a_pass_without_main_image_or_main_says_what_is_missing(tmp_path):
+    (tmp_path / "image.glsl").write_text("float f(float x) { return x; }\n")
+    with pytest.raises(ShaderSourceError, match=r"no mainImage\(out vec4 fragColor, in vec2 "
+                                                r"fragCoord\) function \(nor an old-style main"):
+        load_shadertoy(tmp_path)
 
 
 def test_api_export_maps_passes_channels_and_media(ctx):
