@@ -130,6 +130,8 @@ _DESKTOP_ONLY_KEYWORDS = frozenset({
     "usampler2DMSArray"})
 _DESKTOP_ONLY_RE = re.compile(r"\b(" + "|".join(sorted(_DESKTOP_ONLY_KEYWORDS, key=len, reverse=True))
                               + r")\b")
+# A function-like macro: its parameters and what follows them on the line.
+_FUNCTION_MACRO_RE = re.compile(r"^(\s*#\s*define\s+\w+\(([^()]*)\))(.*)$")
 # Shadertoys from before mainImage (2014) define main() and write gl_FragColor.
 _OLD_MAIN_RE = re.compile(r"\bvoid\s+main\s*\(")
 _FRAG_COLOR_RE = re.compile(r"\bgl_FragColor\b|\bgl_FragData\s*\[\s*0\s*\]")
@@ -813,12 +815,57 @@ def _finish(path: Path, name: str, description: str, credit: str, raw: dict[str,
     return Shadertoy(path, name, description, credit, passes, warnings, files)
 
 
+def _space_macro_parameters(line: str, params: list[str]) -> tuple[str, list[str]]:
+    """Put spaces around each parameter in the body of a function-like ``#define``.
+
+    Mesa's preprocessor glues an argument's first or last token to the punctuation beside the
+    parameter (``#define F(p, a) (p-a)`` with ``F(q, -z)`` reads ``q--z``, a decrement), where
+    GLSL ES (and glslang) keep the tokens apart. Spaces make every reading the same.
+    ``params`` are those of a macro continued from the previous line (``\\``), else empty.
+    Returns the line and the parameters to carry to the next line (empty when it ends).
+    """
+    head, body = "", line
+    if not params:
+        match = _FUNCTION_MACRO_RE.match(line)
+        head, body = match.group(1), match.group(3)
+        params = [p.strip() for p in match.group(2).split(",") if p.strip() and p.strip() != "..."]
+    if params:
+        body = re.sub(r"\b(" + "|".join(map(re.escape, params)) + r")\b", r" \1 ", body)
+    return head + body, (params if line.rstrip().endswith("\\") else [])
+
+
+def _join_continued_lines(code: MappedSource) -> MappedSource:
+    """Join each line ending in a backslash with the next one.
+
+    GLSL ES 3.00 continues such lines (Shadertoys write long macros that way); desktop GLSL
+    does only from 4.20, and strict compilers refuse it in 330. Each line taken into the one
+    before leaves an empty line in its place, so later line numbers still match the source.
+    """
+    out = MappedSource()
+    lines, origins = code.lines, code.origins
+    i = 0
+    while i < len(lines):
+        text, first, taken = lines[i], origins[i], []
+        while text.rstrip().endswith("\\") and i + 1 < len(lines):
+            i += 1
+            text = text.rstrip()[:-1] + " " + lines[i]
+            taken.append(origins[i])
+        out.append(text, first.file, first.line)
+        for origin in taken:
+            out.append("", origin.file, origin.line)
+        i += 1
+    return out
+
+
 def _translate(raw: _RawPass, common: MappedSource | None, file: str) -> ShadertoyPass:
     """GLSL 330 core for one pass: uniforms, channels, common code, the pass, a main()."""
     body = MappedSource()
     extensions: list[tuple[str, str, int | None]] = []
     for source in ([common] if common is not None else []) + [raw.code]:
+        macro_params: list[str] = []  # of the #define continued on the next line, if any
         for text, origin in zip(source.lines, source.origins, strict=True):
+            if macro_params or _FUNCTION_MACRO_RE.match(text):
+                text, macro_params = _space_macro_parameters(text, macro_params)
             if _VERSION_RE.match(text):
                 text = ""
             elif _EXTENSION_RE.match(text):
@@ -833,6 +880,7 @@ def _translate(raw: _RawPass, common: MappedSource | None, file: str) -> Shadert
                 text = _WEBGL1_TEXTURE_RE.sub(lambda m: _WEBGL1_TEXTURE_FUNCTIONS[m.group(1)] + "(", text)
                 text = _DESKTOP_ONLY_RE.sub(r"_es_\1", text)
             body.append(text, origin.file, origin.line)
+    body = _join_continued_lines(body)
     plain = strip_comments("\n".join(body.lines))
     identifiers = set(_IDENT_RE.findall(plain))
     old_style = "mainImage" not in identifiers and _OLD_MAIN_RE.search(plain) is not None

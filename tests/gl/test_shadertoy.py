@@ -144,6 +144,13 @@ def test_es_identifiers_and_macros_that_desktop_glsl_would_misread(ctx):
     strictly_valid(load_shadertoy(TOYS / "desktop_names"))
 
 
+def test_signed_macro_arguments_stay_apart_from_the_macros_operators(ctx):
+    # SUB(q, -z) is q - -z in GLSL ES; Mesa's preprocessor alone would read q--z.
+    out = render_frames(ctx, TOYS / "macro_args", (2, 1))
+    np.testing.assert_allclose(out.reshape(-1, 4), [[0.75, 0.75, 0.5, 1.0]] * 2, atol=1e-6)
+    strictly_valid(load_shadertoy(TOYS / "macro_args"))
+
+
 def test_a_pass_without_main_image_or_main_says_what_is_missing(tmp_path):
     (tmp_path / "image.glsl").write_text("float f(float x) { return x; }\n")
     with pytest.raises(ShaderSourceError, match=r"no mainImage\(out vec4 fragColor, in vec2 "
