@@ -28,7 +28,10 @@ Shadertoy's own media (noise textures, the keyboard, cube maps, volumes, picture
 by stand-ins generated here, of the same size and format: the project ships none of Shadertoy's
 files. Each pass becomes one GLSL 330 core program: the uniforms iResolution, iTime, iTimeDelta,
 iFrame, iFrameRate, iMouse, iDate, iSampleRate, iChannelTime, iChannelResolution and iChannel0-3,
-then the common code, then the pass, then a ``main`` calling ``mainImage``. Buffers are RGBA32F
+then the common code, then the pass, then a ``main`` calling ``mainImage`` (or an old shader's
+own ``main``). What desktop GLSL reads differently from GLSL ES 3.00 and WebGL 1 (texture2D and
+the EXT texture functions, line continuations, macro arguments, desktop-only type names) is
+rewritten on the way, line numbers kept (see docs/shadertoy.md). Buffers are RGBA32F
 at the render size, kept from frame to frame; passes run A, B, C, D, then Image, and a pass that
 reads a buffer sees its latest content (this frame's when that buffer ran before it, else the
 last frame's), as on shadertoy.com.
