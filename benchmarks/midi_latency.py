@@ -21,10 +21,23 @@ into a virtual JACK port; this process runs the real engine (headless GL, a 64x3
    at the first pulse). Tempo error: mean |bpm - true| after 2 s. Phase error: the BeatClock's
    beat minus the true beat, in ms; its mean is the transport delay, its standard deviation the
    jitter.
+4. MIDI clock out: the engine's `ClockOut` (through `Controllers` with ``midi.clock_out`` set,
+   started and stopped once per tempo, so each run is Start, pulses, Stop) at 90, 128 and 174
+   bpm sends to a receiver process's virtual JACK port, with JACK periods of 256 and 64 frames.
+   The receiver's arrival times are rtmidi's, taken in JACK's process cycle (so they fall on the
+   period grid: JACK MIDI through rtmidi carries no sub-period timestamps). Tempo error: |60 /
+   (24 x least-squares pulse interval) - bpm|. Jitter: the standard deviation of the intervals
+   between consecutive pulses, the p99 of |interval - ideal|, and the p99 of |arrival - fitted
+   straight line|. The same figures for the send times
+   in the engine process (the clock thread's own scheduling, before JACK) say how much of the
+   jitter is the sender's. Lost: pulses sent minus pulses received. Target: tempo error <= 0.5 bpm
+   and nothing lost.
 
 Prints a table and writes benchmarks/results/midi_latency.json.
 
-Usage: python benchmarks/midi_latency.py [--quick]
+Usage: python benchmarks/midi_latency.py [--quick] [--section all|clock-out]
+(``--section clock-out`` runs only part 4 and prints it without writing the results file: for
+development; the results file comes from a whole run.)
 """
 
 from __future__ import annotations
@@ -120,6 +133,57 @@ target = "master.dimmer"
 """
 
 
+CLOCK_RECEIVER = r"""
+import json, sys, threading, time
+import rtmidi
+inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="bench-clock")
+inp.ignore_types(sysex=True, timing=False, active_sense=True)
+inp.open_virtual_port("in")
+events, lock, stop = [], threading.Lock(), threading.Event()
+
+def poll():
+    t = 0.0  # JACK time of arrival: the sum of rtmidi's delta times
+    while not stop.is_set():
+        msg = inp.get_message()
+        if msg is None:
+            time.sleep(0.0005)
+            continue
+        data, delta = msg
+        t += delta
+        with lock:
+            events.append([t, data[0]])
+
+threading.Thread(target=poll, daemon=True).start()
+print("READY", flush=True)
+for line in sys.stdin:
+    if line.strip() != "dump":
+        break
+    with lock:
+        out = events[:]
+        events.clear()
+    print(json.dumps(out), flush=True)
+stop.set()
+time.sleep(0.01)
+inp.close_port()
+inp.delete()
+"""
+
+
+def tick_at_fps(engine, seconds: float, per_frame) -> None:
+    """Tick `engine` at 60 fps for `seconds`; after each tick call per_frame(frame end time)."""
+    next_frame = time.monotonic()
+    end = next_frame + seconds
+    while next_frame < end:
+        engine.tick()
+        per_frame(time.monotonic())
+        next_frame += FRAME
+        left = next_frame - time.monotonic()
+        if left > 0:
+            time.sleep(left)
+        else:
+            next_frame = time.monotonic()  # late: no catch-up burst
+
+
 class Rig:
     """The engine with its controllers, run frame by frame at 60 fps (this process)."""
 
@@ -150,17 +214,7 @@ class Rig:
 
     def run(self, seconds: float, per_frame) -> None:
         """Tick at 60 fps for `seconds`; after each tick call per_frame(frame end time)."""
-        next_frame = time.monotonic()
-        end = next_frame + seconds
-        while next_frame < end:
-            self.engine.tick()
-            per_frame(time.monotonic())
-            next_frame += FRAME
-            left = next_frame - time.monotonic()
-            if left > 0:
-                time.sleep(left)
-            else:
-                next_frame = time.monotonic()  # late: no catch-up burst
+        tick_at_fps(self.engine, seconds, per_frame)
 
     def close(self) -> None:
         self.controls.stop()
@@ -265,6 +319,114 @@ def measure_clock(rig: Rig, proc: subprocess.Popen, bpm: float, seconds: float) 
             "phase_max_abs_ms": round(max(abs(p) for p in phase_ms), 3)}
 
 
+def _timing(times: list[float], ideal: float) -> dict:
+    """Tempo from the least-squares slope of `times` against pulse number; interval jitter
+    (std of the intervals, p99 of |interval - ideal|) and p99 distance from the fitted line, in ms."""
+    n = len(times)
+    mean_i, mean_t = (n - 1) / 2, statistics.fmean(times)
+    slope = (sum((i - mean_i) * (t - mean_t) for i, t in enumerate(times))
+             / sum((i - mean_i) ** 2 for i in range(n)))
+    signed = [((b - a) - ideal) * 1000 for a, b in itertools.pairwise(times)]
+    dev = sorted(abs(d) for d in signed)
+    line = sorted(abs(t - (mean_t + (i - mean_i) * slope)) * 1000 for i, t in enumerate(times))
+    return {"bpm": 60.0 / (24 * slope), "interval_std_ms": statistics.pstdev(signed),
+            "interval_p99_ms": dev[min(len(dev) - 1, int(0.99 * len(dev)))],
+            "line_p99_ms": line[min(len(line) - 1, int(0.99 * len(line)))]}
+
+
+def measure_clock_out(period: int, tempos: tuple[float, ...], seconds: float) -> list[dict]:
+    """Part 4 on a JACK dummy server with `period` frames: one Start/pulses/Stop run per tempo."""
+    from live.audio.devices import JackDummyServer
+    from live.clock import WallClock
+    from live.control.controllers import Controllers, ControlSettings
+    from live.engine import Engine
+    from live.render.context import create_headless_context
+    from live.scene import parse_scene
+
+    server = JackDummyServer(name=f"echoel-clockbench-{os.getpid()}-{period}", period=period).start()
+    saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
+    os.environ.update(server.env)
+    proc = ctx = None
+    rows = []
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", CLOCK_RECEIVER], env=server.env, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout.readline().strip() == "READY"
+        ctx = create_headless_context()
+        clock = WallClock()
+        settings = ControlSettings(midi=True, api="jack", inputs=[], virtual_port="",
+                                   clock_out="*bench-clock*", mapping_files=[], learned=None)
+        for bpm in tempos:
+            engine = Engine(ctx, (64, 36), clock)
+            engine.load_scene(parse_scene(SCENE.replace("bpm = 100", f"bpm = {bpm}")))
+            controls = Controllers(engine, settings)
+            engine.controls = controls
+            sent: list[float] = []
+            send = controls.clock_out._send  # also note when each pulse left the clock thread
+
+            def noting(data: list[int], send=send, sent=sent) -> None:
+                if data[0] == 0xF8:
+                    sent.append(time.monotonic())
+                send(data)
+
+            controls.clock_out._send = noting
+            controls.start()
+            tick_at_fps(engine, seconds, lambda done: None)
+            controls.stop()
+            engine.release()
+            events: list = []
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline:  # until Stop has crossed JACK (a period or two)
+                proc.stdin.write("dump\n")
+                proc.stdin.flush()
+                events += json.loads(proc.stdout.readline())
+                if events and events[-1][1] == 0xFC:
+                    break
+                time.sleep(0.02)
+            kinds = [k for _, k in events]
+            pulses = [t for t, k in events if k == 0xF8]
+            ideal = 60.0 / bpm / 24
+            got, out = _timing(pulses, ideal), _timing(sent, ideal)
+            rows.append({"period": period, "bpm": bpm, "pulses": len(pulses),
+                         "lost": len(sent) - len(pulses),
+                         "start_stop": kinds[:1] == [0xFA] and kinds[-1:] == [0xFC],
+                         "tempo_err_bpm": round(abs(got["bpm"] - bpm), 4),
+                         "interval_std_ms": round(got["interval_std_ms"], 3),
+                         "interval_p99_ms": round(got["interval_p99_ms"], 3),
+                         "line_p99_ms": round(got["line_p99_ms"], 3),
+                         "send_interval_std_ms": round(out["interval_std_ms"], 3),
+                         "send_interval_p99_ms": round(out["interval_p99_ms"], 3),
+                         "send_line_p99_ms": round(out["line_p99_ms"], 3)})
+        proc.stdin.write("quit\n")
+        proc.stdin.flush()
+        proc.wait(10)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        if ctx is not None:
+            ctx.release()
+        server.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return rows
+
+
+CLOCK_OUT_COLUMNS = ["period", "bpm", "pulses", "lost", "start_stop", "tempo_err_bpm",
+                     "interval_std_ms", "interval_p99_ms", "line_p99_ms", "send_interval_std_ms",
+                     "send_interval_p99_ms", "send_line_p99_ms"]
+
+
+def clock_out_section(quick: bool) -> list[dict]:
+    """Part 4 at JACK periods 256 and 64."""
+    seconds = 4.0 if quick else 8.0
+    return [row for period in (256, 64)
+            for row in measure_clock_out(period, (90.0, 128.0, 174.0), seconds)]
+
+
 def run_session(period: int, quick: bool, full: bool) -> dict:
     """One JACK dummy server with `period` frames; latency always, rate and clock if `full`."""
     from live.audio.devices import JackDummyServer
@@ -309,10 +471,22 @@ def run_session(period: int, quick: bool, full: bool) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer messages and shorter clock runs")
+    ap.add_argument("--section", choices=("all", "clock-out"), default="all",
+                    help="clock-out: only the MIDI clock out part, printed, no results file")
     args = ap.parse_args(argv)
     from live.audio.devices import JackUnavailableError
 
+    if args.section == "clock-out":
+        try:
+            rows = clock_out_section(args.quick)
+        except JackUnavailableError as exc:
+            print(f"no JACK dummy server: {exc}")
+            return 1
+        print("MIDI clock out, as received by another process (JACK period in frames at 48 kHz)")
+        print_table(rows, CLOCK_OUT_COLUMNS)
+        return 0
     try:
+        clock_out = clock_out_section(args.quick)
         main_run = run_session(256, args.quick, full=True)
         mid = run_session(128, args.quick, full=False)
         small = run_session(64, args.quick, full=False)
@@ -330,8 +504,11 @@ def main(argv: list[str] | None = None) -> int:
     print("\nMIDI clock following (period 256)")
     print_table(clocks, ["bpm", "frames", "tempo_err_mean_bpm", "tempo_err_max_bpm", "phase_mean_ms",
                          "phase_jitter_ms", "phase_max_abs_ms"])
+    print("\nMIDI clock out, as received by another process (JACK period in frames at 48 kHz)")
+    print_table(clock_out, CLOCK_OUT_COLUMNS)
     best_rate = max([r["rate"] for r in rates if r["lost"] == 0], default=0)
     metrics = {"latency": lat, "latency_period_128": lat128, "latency_period_64": lat64, "rates": rates, "clock": clocks,
+               "clock_out": clock_out,
                "max_rate_without_loss": best_rate, "jack": {"rate": 48000, "period": 256},
                "fps": FPS}
     budget_ms = round(FRAME * 1000 + 3.0, 2)
@@ -342,6 +519,10 @@ def main(argv: list[str] | None = None) -> int:
                "sustained_rate_msg_s": target(">=", 2000, best_rate)}
     for c in clocks:
         targets[f"clock_{int(c['bpm'])}_tempo_err_mean_bpm"] = target("<=", 0.5, c["tempo_err_mean_bpm"])
+    for c in clock_out:
+        if c["period"] == 256:
+            targets[f"clock_out_{int(c['bpm'])}_tempo_err_bpm"] = target("<=", 0.5, c["tempo_err_bpm"])
+    targets["clock_out_pulses_lost"] = target("<=", 0, sum(c["lost"] for c in clock_out))
     path = write_result("midi_latency", metrics, targets)
     print(f"\nwrote {path}")
     return 0
