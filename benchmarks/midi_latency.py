@@ -25,13 +25,15 @@ into a virtual JACK port; this process runs the real engine (headless GL, a 64x3
    started and stopped once per tempo, so each run is Start, pulses, Stop) at 90, 128 and 174
    bpm sends to a receiver process's virtual JACK port, with JACK periods of 256 and 64 frames.
    The receiver's arrival times are rtmidi's, taken in JACK's process cycle (so they fall on the
-   period grid: JACK MIDI through rtmidi carries no sub-period timestamps). Tempo error: |60 /
-   (24 x least-squares pulse interval) - bpm|. Jitter: the standard deviation of the intervals
-   between consecutive pulses, the p99 of |interval - ideal|, and the p99 of |arrival - fitted
-   straight line|. The same figures for the send times
-   in the engine process (the clock thread's own scheduling, before JACK) say how much of the
-   jitter is the sender's. Lost: pulses sent minus pulses received. Target: tempo error <= 0.5 bpm
-   and nothing lost.
+   period grid: JACK MIDI through rtmidi carries no sub-period timestamps). Tempo error:
+   |60 / (24 x least-squares pulse interval) - bpm|, pulses numbered by their gaps so a lost
+   pulse does not skew it. Jitter: the standard deviation of the intervals between consecutive
+   pulses, the p99 of |interval - ideal| and the p99 of |arrival - fitted straight line|. The
+   same figures for the send times in the engine process (the clock thread's own scheduling,
+   before JACK) say how much of the jitter is the sender's. Lost: pulses sent minus pulses
+   received; gaps: pulses missing between those received; xruns: cycles jackd reported late
+   meanwhile (JACK drops the MIDI of a cycle that a client missed). Targets: tempo error <= 0.5
+   bpm at period 256, no pulse lost.
 
 Prints a table and writes benchmarks/results/midi_latency.json.
 
@@ -319,19 +321,30 @@ def measure_clock(rig: Rig, proc: subprocess.Popen, bpm: float, seconds: float) 
             "phase_max_abs_ms": round(max(abs(p) for p in phase_ms), 3)}
 
 
+def pulse_numbers(times: list[float], ideal: float) -> list[int]:
+    """Number each pulse by its gap to the one before, in ideal intervals (rounded): a pulse
+    missing in between leaves its number out instead of shifting every later pulse."""
+    numbers = [0]
+    for a, b in itertools.pairwise(times):
+        numbers.append(numbers[-1] + max(1, round((b - a) / ideal)))
+    return numbers
+
+
 def _timing(times: list[float], ideal: float) -> dict:
-    """Tempo from the least-squares slope of `times` against pulse number; interval jitter
-    (std of the intervals, p99 of |interval - ideal|) and p99 distance from the fitted line, in ms."""
-    n = len(times)
-    mean_i, mean_t = (n - 1) / 2, statistics.fmean(times)
-    slope = (sum((i - mean_i) * (t - mean_t) for i, t in enumerate(times))
-             / sum((i - mean_i) ** 2 for i in range(n)))
+    """Tempo from the least-squares slope of `times` against pulse number (`pulse_numbers`);
+    interval jitter (std of the intervals, p99 of |interval - ideal|) and p99 distance from the
+    fitted line, in ms; missing pulses."""
+    index = pulse_numbers(times, ideal)
+    mean_i, mean_t = statistics.fmean(index), statistics.fmean(times)
+    slope = (sum((i - mean_i) * (t - mean_t) for i, t in zip(index, times, strict=True))
+             / sum((i - mean_i) ** 2 for i in index))
     signed = [((b - a) - ideal) * 1000 for a, b in itertools.pairwise(times)]
     dev = sorted(abs(d) for d in signed)
-    line = sorted(abs(t - (mean_t + (i - mean_i) * slope)) * 1000 for i, t in enumerate(times))
+    line = sorted(abs(t - (mean_t + (i - mean_i) * slope)) * 1000 for i, t in zip(index, times, strict=True))
     return {"bpm": 60.0 / (24 * slope), "interval_std_ms": statistics.pstdev(signed),
             "interval_p99_ms": dev[min(len(dev) - 1, int(0.99 * len(dev)))],
-            "line_p99_ms": line[min(len(line) - 1, int(0.99 * len(line)))]}
+            "line_p99_ms": line[min(len(line) - 1, int(0.99 * len(line)))],
+            "gaps": index[-1] + 1 - len(times)}
 
 
 def measure_clock_out(period: int, tempos: tuple[float, ...], seconds: float) -> list[dict]:
@@ -370,6 +383,7 @@ def measure_clock_out(period: int, tempos: tuple[float, ...], seconds: float) ->
                 send(data)
 
             controls.clock_out._send = noting
+            xruns = server.xrun_count()
             controls.start()
             tick_at_fps(engine, seconds, lambda done: None)
             controls.stop()
@@ -388,7 +402,7 @@ def measure_clock_out(period: int, tempos: tuple[float, ...], seconds: float) ->
             ideal = 60.0 / bpm / 24
             got, out = _timing(pulses, ideal), _timing(sent, ideal)
             rows.append({"period": period, "bpm": bpm, "pulses": len(pulses),
-                         "lost": len(sent) - len(pulses),
+                         "lost": len(sent) - len(pulses), "gaps": got["gaps"], "xruns": server.xrun_count() - xruns,
                          "start_stop": kinds[:1] == [0xFA] and kinds[-1:] == [0xFC],
                          "tempo_err_bpm": round(abs(got["bpm"] - bpm), 4),
                          "interval_std_ms": round(got["interval_std_ms"], 3),
@@ -415,7 +429,7 @@ def measure_clock_out(period: int, tempos: tuple[float, ...], seconds: float) ->
     return rows
 
 
-CLOCK_OUT_COLUMNS = ["period", "bpm", "pulses", "lost", "start_stop", "tempo_err_bpm",
+CLOCK_OUT_COLUMNS = ["period", "bpm", "pulses", "lost", "gaps", "xruns", "start_stop", "tempo_err_bpm",
                      "interval_std_ms", "interval_p99_ms", "line_p99_ms", "send_interval_std_ms",
                      "send_interval_p99_ms", "send_line_p99_ms"]
 

@@ -484,6 +484,7 @@ def test_midi_clock_out_through_jack(jack, tmp_path):
                       f'learned = "{tmp_path / "learned.toml"}"\n[mappings]\nfiles = []\n')
     receiver = _spawn(CLOCK_RECEIVER, env=jack.env)
     engine = None
+    xruns = jack.xrun_count()
     try:
         wait_line(receiver.proc, "READY")
         engine = _spawn(ENGINE, "clock", str(config), str(seconds), *map(str, scenes), env=jack.env)
@@ -497,11 +498,16 @@ def test_midi_clock_out_through_jack(jack, tmp_path):
             pytest.skip(f"no OpenGL: {line.strip()}")
         assert line and line.startswith("CYCLES"), engine.proc.stderr.read()[-3000:]
         cycles = json.loads(line[len("CYCLES"):])
-        events = json.loads(receiver.ask("DUMP", "DUMP"))
+        def stopped() -> list | None:  # the last Stop crosses JACK a period or two later
+            ev = json.loads(receiver.ask("DUMP", "DUMP"))
+            return ev if ev and ev[-1][1] == 0xFC else None
+
+        events = _wait_for("Stop to arrive", stopped)
     finally:
         if engine is not None:
             engine.close()
         receiver.close()
+    xruns = jack.xrun_count() - xruns
     # Split the stream at Start (0xFA): one run per tempo, each Start, pulses, Stop.
     runs: list[list[tuple[float, int]]] = []
     for t, status in events:
@@ -517,13 +523,21 @@ def test_midi_clock_out_through_jack(jack, tmp_path):
         pulses = [t for t, s in run if s == 0xF8]
         # No pulse lost in transport, and none skipped by the sender: as many as the BeatClock's
         # beats in that time (give or take a pulse at either end, where start/stop cut in).
-        assert len(pulses) == cycle["sent"], (bpm, len(pulses), cycle)
+        # JACK drops the MIDI of a cycle a client missed (an xrun, reported by jackd): only then
+        # may a pulse be missing.
+        lost = cycle["sent"] - len(pulses)
+        assert lost == 0 or 0 < lost <= xruns, (bpm, len(pulses), cycle, xruns)
         before, after = cycle["beats"]
-        assert 24 * before - 2 <= len(pulses) <= 24 * after + 2, (bpm, len(pulses), cycle)
-        # Tempo: least-squares slope of arrival time against pulse number.
-        n = len(pulses)
-        mean_i, mean_t = (n - 1) / 2, statistics.fmean(pulses)
-        slope = (sum((i - mean_i) * (t - mean_t) for i, t in enumerate(pulses))
-                 / sum((i - mean_i) ** 2 for i in range(n)))
+        assert 24 * before - 2 <= cycle["sent"] <= 24 * after + 2, (bpm, cycle)
+        # Tempo: least-squares slope of arrival time against pulse number, each pulse numbered
+        # by its gap to the one before (so a pulse JACK dropped does not shift the rest).
+        ideal = 60.0 / bpm / 24
+        index = [0]
+        for a, b in itertools.pairwise(pulses):
+            index.append(index[-1] + max(1, round((b - a) / ideal)))
+        assert index[-1] + 1 - len(pulses) <= max(lost, 0), (bpm, "gaps in the pulse train")
+        mean_i, mean_t = statistics.fmean(index), statistics.fmean(pulses)
+        slope = (sum((i - mean_i) * (t - mean_t) for i, t in zip(index, pulses, strict=True))
+                 / sum((i - mean_i) ** 2 for i in index))
         measured = 60.0 / (24 * slope)
         assert measured == pytest.approx(bpm, abs=0.5), (bpm, measured)
