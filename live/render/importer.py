@@ -51,6 +51,9 @@ DEFAULT_SIZE = (64, 64)
 THRESHOLD = 1.0 / 255.0
 #: Frame rate of the simulated performance (TIME advances 1/FPS per frame).
 FPS = 30.0
+#: Wall-clock start of the simulated performance (DATE's seconds advance with TIME from
+#: there): an evening show, not midnight, where DATE.w = 0 and log(DATE.w) is -infinity.
+SHOW_START = (2026, 6, 21, 21 * 3600.0)
 #: Statuses of a compatibility check (``unsupported`` is followed by ``:<feature>``).
 STATUSES = ("nonconstant", "constant", "compile_error", "unsupported", "timeout", "strict_reject")
 #: Suffixes of ISF files; ``.vs``/``.vert`` companions travel with their fragment shader.
@@ -77,26 +80,42 @@ def _triangle(x: float) -> float:
     return 2 * x if x < 0.5 else 2 - 2 * x
 
 
+def _swing(lo: float, hi: float, default: float, p: float) -> float:
+    """A knob turned from its default up to ``hi``, down to ``lo`` and back, p in 0..1."""
+    if p < 0.25:
+        return default + (hi - default) * (p / 0.25)
+    if p < 0.75:
+        return hi + (lo - hi) * ((p - 0.25) / 0.5)
+    return lo + (default - lo) * ((p - 0.75) / 0.25)
+
+
 def drive_isf_inputs(shader: Any, frame: int, frames: int, size: tuple[int, int]) -> dict:
     """Input values for frame ``frame`` of ``frames``, as a performer would move them.
 
-    Floats sweep MIN -> MAX -> MIN over the run (``progress`` of a transition goes 0 -> 1);
-    longs step through their VALUES every 5 frames; bools toggle every 7 frames; events fire on
-    every 5th frame; point2D inputs circle inside MIN..MAX, or over the render size in pixels
-    when the file gives no range (ISF's convention); colours cycle through the hues. Image
+    A performer loads a shader and watches it at its defaults before touching a control, so
+    every input keeps its DEFAULT for the first half of the run (shaders that fill feedback
+    buffers or count frames get to settle, as on stage); then floats swing from the default
+    up to MAX, down to MIN and back; longs step through their VALUES every 3 frames; bools
+    toggle every 4 frames; events fire every 5th frame; point2D inputs circle inside
+    MIN..MAX, or over the render size in pixels when the file gives no range (ISF's
+    convention); colours cycle through the hues at their default alpha. The ``progress`` of
+    a transition is the host's, not a control: it runs 0 -> 1 over the whole run. Image
     inputs are not values (the caller binds pictures). Any thread.
     """
     out: dict[str, Any] = {}
-    phase = frame / max(1, frames - 1)
+    hold = frames // 2
+    moving = frame >= hold
+    step = frame - hold
+    p = step / max(1, frames - hold - 1) if moving else 0.0
     for inp in shader.inputs:
         kind = inp.type
         if kind == "float":
             lo = inp.min if inp.min is not None else min(0.0, inp.default)
             hi = inp.max if inp.max is not None else max(1.0, inp.default)
             if inp.name == "progress" and shader.kind == "transition":
-                out[inp.name] = lo + (hi - lo) * phase
+                out[inp.name] = lo + (hi - lo) * frame / max(1, frames - 1)
             else:
-                out[inp.name] = lo + (hi - lo) * _triangle(phase)
+                out[inp.name] = _swing(lo, hi, min(max(inp.default, lo), hi), p)
         elif kind == "long":
             if inp.values:
                 choices = list(inp.values)
@@ -105,20 +124,34 @@ def drive_isf_inputs(shader: Any, frame: int, frames: int, size: tuple[int, int]
                 hi = int(inp.max) if inp.max is not None else max(lo + 3, int(inp.default))
                 choices = list(range(lo, hi + 1))[:16]
             start = choices.index(inp.default) if inp.default in choices else 0
-            out[inp.name] = choices[(start + frame // 5) % len(choices)]
+            turns = step // 3 + 1 if moving else 0
+            out[inp.name] = choices[(start + turns) % len(choices)]
         elif kind == "bool":
-            out[inp.name] = bool(inp.default) != bool((frame // 7) % 2)
+            out[inp.name] = bool(inp.default) != (moving and (step // 4) % 2 == 0)
         elif kind == "event":
-            out[inp.name] = frame % 5 == 2
+            out[inp.name] = moving and step % 5 == 2
         elif kind == "point2D":
-            (x0, y0), (x1, y1) = point_range(inp, size)
-            angle = 2 * math.pi * phase
-            out[inp.name] = (x0 + (x1 - x0) * (0.5 + 0.35 * math.cos(angle)),
-                             y0 + (y1 - y0) * (0.5 + 0.35 * math.sin(angle)))
+            if moving:
+                (x0, y0), (x1, y1) = point_range(inp, size)
+                angle = 2 * math.pi * p
+                out[inp.name] = (x0 + (x1 - x0) * (0.5 + 0.35 * math.cos(angle)),
+                                 y0 + (y1 - y0) * (0.5 + 0.35 * math.sin(angle)))
+            else:
+                out[inp.name] = tuple(inp.default)
         elif kind == "color":
-            r, g, b = colorsys.hsv_to_rgb(phase, 0.8, 1.0)
-            out[inp.name] = (r, g, b, 1.0)
+            if moving:
+                r, g, b = colorsys.hsv_to_rgb(p, 0.8, 1.0)
+                out[inp.name] = (r, g, b, float(inp.default[3]))
+            else:
+                out[inp.name] = tuple(inp.default)
     return out
+
+
+def show_date(t: float) -> tuple[float, float, float, float]:
+    """ISF DATE (year, month, day, seconds in the day) ``t`` seconds into the simulated show
+    (SHOW_START plus ``t``; a show that crosses midnight is not simulated). Any thread."""
+    year, month, day, seconds = SHOW_START
+    return (float(year), float(month), float(day), seconds + t)
 
 
 def point_range(inp: Any, size: tuple[int, int]) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -205,6 +238,8 @@ class PictureStats:
 
     max_std: float
     max_change: float
+    transparent: bool = False
+    hidden_change: float = 0.0
 
     @property
     def nonconstant(self) -> bool:
@@ -216,16 +251,26 @@ def picture_stats(frames: Sequence[np.ndarray]) -> PictureStats:
     """Measure frames given as float RGBA (height, width, 4), straight alpha.
 
     Each frame is seen as the audience sees it, over black (RGB times alpha, clipped to 0..1;
-    NaN counts as 0). Any thread.
+    NaN counts as 0): the engine, like VDMX's layer compositing, honours the alpha an ISF file
+    writes, so a layer whose alpha is 0 everywhere shows nothing. ``transparent`` tells that
+    case apart, with ``hidden_change``, the largest spread of the RGB such a layer draws unseen.
+    Any thread.
     """
-    seen = []
+    seen, raw = [], []
     for f in frames:
         f = np.nan_to_num(np.asarray(f, np.float32), nan=0.0, posinf=1.0, neginf=0.0)
         seen.append(np.clip(f[..., :3] * np.clip(f[..., 3:4], 0, 1), 0.0, 1.0))
+        raw.append(f)
     stack = np.stack(seen)
     max_std = float(stack.reshape(len(seen), -1, 3).std(axis=1).max())
     max_change = float((stack.max(axis=0) - stack.min(axis=0)).max())
-    return PictureStats(max_std, max_change)
+    everything = np.stack(raw)
+    transparent = bool((everything[..., 3] <= 0.0).all())
+    rgb = np.clip(everything[..., :3], 0.0, 1.0)
+    # The spread of the colours drawn unseen, over all pixels of all frames, per channel.
+    spread = rgb.reshape(-1, 3)
+    hidden = float((spread.max(axis=0) - spread.min(axis=0)).max()) if transparent else 0.0
+    return PictureStats(max_std, max_change, transparent, hidden)
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,6 +428,7 @@ class _Checker:
             fft.write(np.ascontiguousarray(a.fft, np.float32))
             wave.write(np.ascontiguousarray(a.wave, np.float32))
             uniforms.time = i / FPS
+            uniforms.date = show_date(i / FPS)
             uniforms.timedelta = 0.0 if i == 0 else 1.0 / FPS
             uniforms.frame_index = i
             uniforms.beat = i / FPS * 2.0
@@ -403,7 +449,13 @@ class _Checker:
         answer["max_std"] = round(stats.max_std, 6)
         answer["max_change"] = round(stats.max_change, 6)
         answer["status"] = "nonconstant" if stats.nonconstant else "constant"
-        if not stats.nonconstant:
+        if not stats.nonconstant and stats.transparent:
+            answer["reason"] = (f"the output is fully transparent (alpha 0 in every pixel of all "
+                                f"{frames} frames), so nothing shows over the layers below; "
+                                f"its RGB spans {stats.hidden_change * 255:.0f}/255 unseen")
+            answer["warnings"].append("output alpha is 0 everywhere: the layer is invisible; "
+                                      "write gl_FragColor.a (e.g. 1.0) to show it")
+        elif not stats.nonconstant:
             answer["reason"] = (f"no pixel varies by more than 1/255 within or across "
                                 f"{frames} frames")
 

@@ -76,6 +76,13 @@ BUILTIN_FUNCTIONS = frozenset(
     "lessThan lessThanEqual greaterThan greaterThanEqual equal notEqual any all not "
     "texelFetch textureSize textureLod dFdx dFdy fwidth noise1 noise2 noise3 noise4".split()
 )
+#: Words GLSL 1.10/1.20 (the dialect of VDMX and most ISF files) leave free but GLSL 3.30
+#: reserves: an input may carry one of these names (``smooth``, ``flat``...) and is renamed
+#: like a built-in, since the 1.x drivers it was written for accepted it.
+RENAMABLE_KEYWORDS = frozenset(
+    "smooth flat noperspective layout uint uvec2 uvec3 uvec4 sample patch subroutine "
+    "common partition active filter texture".split()
+)
 #: Prefix of the uniform that stands for an input named like a built-in function.
 RENAMED_INPUT_PREFIX = "isf_in_"
 _GLSL_KEYWORDS = frozenset(
@@ -182,7 +189,8 @@ class IsfInput:
         """The GLSL uniform that carries this input: its name, or ``isf_in_<name>`` for an
         input named like a built-in function (``mix``, ``step``...), whose uses in the body are
         rewritten to that name while calls of the built-in stay."""
-        return RENAMED_INPUT_PREFIX + self.name if self.name in BUILTIN_FUNCTIONS else self.name
+        renamed = self.name in BUILTIN_FUNCTIONS or self.name in RENAMABLE_KEYWORDS
+        return RENAMED_INPUT_PREFIX + self.name if renamed else self.name
 
 
 @dataclass(frozen=True)
@@ -653,7 +661,10 @@ def _parse_inputs(h: _Header) -> list[IsfInput]:
         if not isinstance(name, str):
             raise h.error(h.line_of_key("INPUTS"), f"INPUTS[{index}] needs a NAME string")
         line = h.line_of_value("NAME", name) or h.line_of_key("INPUTS")
-        _check_identifier(h, name, f"input name {name!r}", line)
+        _check_identifier(h, name, f"input name {name!r}", line, allow=RENAMABLE_KEYWORDS)
+        if name in RENAMABLE_KEYWORDS:
+            h.warn(line, f"input name {name!r} is reserved in GLSL 3.30; its uniform is "
+                         f"{RENAMED_INPUT_PREFIX}{name}")
         if name in seen:
             raise h.error(line, f"input {name!r} is declared twice")
         seen.add(name)
@@ -662,11 +673,13 @@ def _parse_inputs(h: _Header) -> list[IsfInput]:
     return inputs
 
 
-def _check_identifier(h: _Header, name: str, what: str, line: int | None) -> None:
+def _check_identifier(h: _Header, name: str, what: str, line: int | None,
+                      allow: frozenset[str] = frozenset()) -> None:
     if not _IDENTIFIER_RE.match(name):
         raise h.error(line, f"{what} is not a valid GLSL identifier (letters, digits, _; no "
                             "leading digit)")
-    if name.startswith("gl_") or name in _GLSL_KEYWORDS or name in GENERATED_NAMES:
+    reserved = name in _GLSL_KEYWORDS and name not in allow
+    if name.startswith("gl_") or reserved or name in GENERATED_NAMES:
         raise h.error(line, f"{what} is reserved in GLSL or by the ISF translator")
 
 
@@ -693,6 +706,13 @@ def _parse_input(h: _Header, item: dict, name: str, line: int | None) -> IsfInpu
             raise bad("MAX", "a positive whole number of samples")
         return IsfInput(name, kind, max=None if samples is None else int(samples), label=label, line=line)
     if kind in ("event", "bool"):
+        for key in ("DEFAULT", "IDENTITY"):
+            word = item.get(key)
+            if isinstance(word, str) and word.strip().lower() in _BOOL_WORDS:
+                # Some editors wrote "FALSE"/"TRUE" as strings: read them by their meaning.
+                item = {**item, key: _BOOL_WORDS[word.strip().lower()]}
+                h.warn(line, f"input {name!r}: {key} {word!r} read as "
+                             f"{str(item[key]).lower()}")
         default = _read_bool(item, "DEFAULT", bad, False) if kind == "bool" else False
         identity = _read_bool(item, "IDENTITY", bad, None)
         return IsfInput(name, kind, default=default, label=label, identity=identity, line=line)
@@ -721,6 +741,10 @@ def _parse_input(h: _Header, item: dict, name: str, line: int | None) -> IsfInpu
                             for i, d in enumerate(default))
     return _checked(h, IsfInput(name, kind, default=default, min=lo, max=hi, label=label,
                                 identity=identity, line=line))
+
+
+#: Strings read as a bool DEFAULT/IDENTITY (lower-cased), with a warning.
+_BOOL_WORDS = {"true": True, "false": False}
 
 
 def _read_bool(item: dict, key: str, bad: Callable, fallback: Any) -> Any:
@@ -1025,6 +1049,7 @@ _DISCARD_RE = re.compile(r"\bdiscard\b")
 _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Rewrites of pre-330 GLSL and ISF 1.0 names, applied to every body line (comments included:
 # harmless there).
+_MAIN_DEF_RE = re.compile(r"\bvoid\s+main\s*\(")
 _COMMON_REWRITES = [
     (re.compile(r"\btexture2D(Lod|Proj|ProjLod|Grad)?\s*\("), lambda m: f"texture{m.group(1) or ''}("),
     (re.compile(r"\btextureCube\s*\("), lambda m: "texture("),
@@ -1035,6 +1060,9 @@ _FRAGMENT_REWRITES = [
     (re.compile(r"\bgl_FragColor\b"), lambda m: "isf_FragColor"),
     (re.compile(r"\bgl_FragData\s*\[\s*0\s*\]"), lambda m: "isf_FragColor"),
     (re.compile(r"\bvarying\b"), lambda m: "in"),
+    # The file's main becomes isf_main, called by a main of ours that first sets the output
+    # to opaque black (see _assemble): GLSL leaves unwritten output components undefined.
+    (_MAIN_DEF_RE, lambda m: "void isf_main("),
 ]
 _VERTEX_REWRITES = [
     (re.compile(r"\bvarying\b"), lambda m: "out"),
@@ -1050,6 +1078,11 @@ RENAMED_RESERVED_WORDS = ("half", "input", "output", "filter", "common", "partit
                           "interface", "template", "this", "goto", "union", "class", "enum",
                           "typedef", "volatile", "unsigned", "short", "long", "asm")
 _RESERVED_WORD_RE = re.compile(r"(?<![\w.])\b(?:" + "|".join(RENAMED_RESERVED_WORDS) + r")\b")
+# Interpolation qualifiers of GLSL 1.30+ that 1.x files use as names (``vec2 smooth(vec2 x)``):
+# renamed with a trailing "_" unless they qualify a declaration (``flat in vec3 n;``).
+_QUALIFIER_NAME_RE = re.compile(
+    r"(?<![\w.])\b(?:smooth|flat|noperspective)\b(?!\s+(?:in|out|varying|centroid|uniform|"
+    r"highp|mediump|lowp|float|int|uint|bool|[iub]?vec[234]|mat[234](?:x[234])?)\b)")
 # A body that declares a name the translator declares (old files wrote
 # ``varying vec2 isf_FragNormCoord;``) would declare it twice: the line is dropped.
 _GENERATED_DECL_RE = re.compile(
@@ -1187,6 +1220,7 @@ def _prepare_body(text: str, path: Path, first_line: int, roots: Sequence[Path] 
     rewrites = rewrites + [(re.compile(rf"(?<![\w.]){re.escape(inp.name)}\b(?!\s*\()"),
                             lambda m, new=inp.uniform_name: new) for inp in renamed_inputs]
     rewrites = rewrites + [(_RESERVED_WORD_RE, lambda m: m.group(0) + "_"),
+                           (_QUALIFIER_NAME_RE, lambda m: m.group(0) + "_"),
                            (_GENERATED_DECL_RE, lambda m: "")]
     body = MappedSource()
     extensions: list[tuple[str, str, int | None]] = []
@@ -1226,6 +1260,13 @@ def _assemble(stage: str, body: _Body, declarations: list[tuple[str, int | None]
     for line in helpers:
         out.append(line, file, None)
     out.extend(body.source)
+    if stage == "fragment":
+        # An output component the file never writes (``gl_FragColor.rgb = ...`` alone, or a
+        # pass that writes nothing) is undefined in GLSL; drivers of the hosts these files
+        # were made on showed such pixels, so it reads as opaque black here, not as the
+        # transparent 0 Mesa happens to give. Alpha the file does write is kept as written.
+        start = "" if own_output else "isf_FragColor = vec4(0.0, 0.0, 0.0, 1.0); "
+        out.append(f"void main() {{ {start}isf_main(); }}", file, None)
     # moderngl substitutes `#include "name"` anywhere in a source, comments included, and fails
     # on names it does not know. Real directives are expanded by now; whatever is left is in
     # comments, so break the pattern there.
@@ -1301,7 +1342,9 @@ def load_isf(path: Path | str, roots: list[Path] | None = None) -> IsfShader:
     helpers = {}
     for stage, body in (("fragment", fragment_body), ("vertex", vertex_body)):
         idents = set(_IDENT_RE.findall(body.plain_text))
-        declared = global_declared_names(body.plain_text, sorted(idents))
+        # Inputs, targets and imported images are declared too (as uniforms): an input named
+        # ``saturate`` must not get the HLSL helper of that name beside it.
+        declared = global_declared_names(body.plain_text, sorted(idents)) | own
         helpers[stage] = compat_helpers(idents, declared, images)
     fragment_map = _assemble("fragment", fragment_body, declarations, skip_engine, shown,
                              own_output=bool(outputs), helpers=helpers["fragment"])

@@ -17,6 +17,7 @@ from live.render.importer import (
     drive_isf_inputs,
     picture_stats,
     point_range,
+    show_date,
     strict_check,
 )
 from live.render.isf import ShaderParamError, load_isf, repair_source
@@ -165,6 +166,43 @@ def test_inputs_named_like_builtins_keep_the_builtins_callable(ctx):
         assert strict_check("frag", shader.fragment_source, shader.fragment_map) is None
 
 
+def test_glsl_120_habits_play_as_on_their_hosts(ctx):
+    # Names 3.30 reserves (an input `smooth`, a function `flat`), "TRUE" as a bool DEFAULT,
+    # an input named like the HLSL helper `saturate`, and an alpha the file never writes.
+    shader = load_isf(SPEC / "old_dialect.fs")
+    assert [inp.uniform_name for inp in shader.inputs] == ["isf_in_smooth", "saturate", "lit"]
+    assert shader.inputs[2].default is True
+    warnings = "\n".join(shader.warnings)
+    assert "old_dialect.fs:6" in warnings and "isf_in_smooth" in warnings
+    assert "old_dialect.fs:8" in warnings and "'TRUE' read as true" in warnings
+    renderer = IsfRenderer(ctx, shader)
+    tex, fbo = float_target(ctx, (1, 1))
+    try:
+        renderer.render(fbo, (1, 1), {}, {}, EngineUniforms())
+        out = read(fbo)[0][0]
+    finally:
+        renderer.release()
+        release_framebuffers(ctx, fbo, tex)
+    # smooth, saturate, flat(1.5) = 0.75; the unwritten alpha is opaque, not Mesa's 0
+    np.testing.assert_allclose(out, [0.25, 0.5, 0.75, 1.0], atol=1e-6)
+    if shutil.which("glslangValidator") is not None:
+        assert strict_check("frag", shader.fragment_source, shader.fragment_map) is None
+
+
+def test_alpha_the_file_writes_is_kept(ctx):
+    renderer = IsfRenderer(ctx, load_isf(SPEC / "transparent.fs"))
+    tex, fbo = float_target(ctx, (1, 1))
+    try:
+        renderer.render(fbo, (1, 1), {}, {}, EngineUniforms())
+        out = read(fbo)[0][0]
+    finally:
+        renderer.release()
+        release_framebuffers(ctx, fbo, tex)
+    np.testing.assert_allclose(out, [0.2, 0.4, 0.6, 0.0], atol=1e-6)
+    stats = picture_stats([out.reshape(1, 1, 4)])
+    assert stats.transparent and not stats.nonconstant
+
+
 def test_repair_leaves_what_it_cannot_fix_alone():
     source = MappedSource()
     source.append_lines("void main() {\n    int i = 2.0;\n}", "f.fs", 1)
@@ -222,19 +260,32 @@ def test_a_shader_that_is_not_a_transition_is_refused(ctx):
 # ---- what the compatibility benchmark does to a shader --------------------------------------
 
 
-def test_performer_drive_moves_every_kind_of_input_within_its_range():
+def test_performer_drive_holds_the_defaults_then_moves_every_kind_of_input_within_its_range():
     shader = load_isf(SPEC / "values.fs")
     frames = [drive_isf_inputs(shader, i, 30, (64, 64)) for i in range(30)]
-    levels = [f["level"] for f in frames]
-    assert min(levels) == 0.0 and max(levels) == pytest.approx(4.0, abs=0.3)
-    assert {f["choice"] for f in frames} == {2, 5, 9}
-    assert [f["pulse"] for f in frames].count(True) == 6
-    assert len({f["flag"] for f in frames}) == 2
-    xs = [f["pos"][0] for f in frames]
+    # The first half of the run shows the shader at its defaults, as a performer first sees it.
+    defaults = {"flag": False, "pulse": False, "choice": 5, "level": 1.0, "pos": (2.0, 3.0),
+                "tint": (0.25, 0.5, 0.75, 1.0)}
+    assert all(f == defaults for f in frames[:15])
+    moving = frames[15:]
+    levels = [f["level"] for f in moving]
+    assert min(levels) == pytest.approx(0.0, abs=0.3) and max(levels) == pytest.approx(4.0, abs=0.3)
+    assert levels[-1] == pytest.approx(1.0)  # the knob is turned back to its default
+    assert {f["choice"] for f in moving} == {2, 5, 9}
+    assert [f["pulse"] for f in moving].count(True) == 3
+    assert len({f["flag"] for f in moving}) == 2
+    xs = [f["pos"][0] for f in moving]
     assert 0.0 <= min(xs) < 2.0 and 8.0 < max(xs) <= 10.0  # within MIN..MAX [0, 10]
+    assert {f["tint"][3] for f in moving} == {1.0} and len({f["tint"] for f in moving}) > 10
     transition = load_isf(SPEC / "crossfade.fs")
     progress = [drive_isf_inputs(transition, i, 30, (64, 64))["progress"] for i in range(30)]
     assert progress[0] == 0.0 and progress[-1] == 1.0 and progress == sorted(progress)
+
+
+def test_the_simulated_show_has_an_evening_date_that_ticks_with_time():
+    year, month, day, seconds = show_date(0.0)
+    assert (year, month, day) == (2026.0, 6.0, 21.0) and seconds == 21 * 3600.0
+    assert show_date(1.5)[3] - seconds == pytest.approx(1.5)
 
 
 def test_points_without_a_range_move_in_pixels():
@@ -256,4 +307,7 @@ def test_picture_stats_threshold_is_one_eight_bit_step():
     assert picture_stats([detail]).nonconstant
     transparent = detail.copy()
     transparent[..., 3] = 0.0  # seen over black: nothing visible
-    assert not picture_stats([transparent]).nonconstant
+    stats = picture_stats([transparent])
+    assert not stats.nonconstant and stats.transparent
+    assert stats.hidden_change == pytest.approx(0.5)  # the green the audience never sees
+    assert not picture_stats([detail]).transparent

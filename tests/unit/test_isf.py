@@ -426,7 +426,7 @@ def test_global_declaration_detection():
 def test_line_map_points_into_the_shader_and_includes():
     shader = load_isf(FIXTURES / "nested_include.fs")
     source_lines = shader.fragment_source.split("\n")
-    main_line = source_lines.index("void main() {") + 1
+    main_line = source_lines.index("void isf_main() {") + 1  # the file's main, renamed
     origin = shader.fragment_map.origin(main_line)
     assert origin.file.endswith("nested_include.fs") and origin.line == 3
     inner = next(i for i, line in enumerate(source_lines, 1) if line.startswith("float inner_value"))
