@@ -26,14 +26,14 @@ into a virtual JACK port; this process runs the real engine (headless GL, a 64x3
    bpm sends to a receiver process's virtual JACK port, with JACK periods of 256 and 64 frames.
    The receiver's arrival times are rtmidi's, taken in JACK's process cycle (so they fall on the
    period grid: JACK MIDI through rtmidi carries no sub-period timestamps). Tempo error:
-   |60 / (24 x least-squares pulse interval) - bpm|, pulses numbered by their gaps so a lost
-   pulse does not skew it. Jitter: the standard deviation of the intervals between consecutive
-   pulses, the p99 of |interval - ideal| and the p99 of |arrival - fitted straight line|. The
-   same figures for the send times in the engine process (the clock thread's own scheduling,
-   before JACK) say how much of the jitter is the sender's. Lost: pulses sent minus pulses
-   received; gaps: pulses missing between those received; xruns: cycles jackd reported late
-   meanwhile (JACK drops the MIDI of a cycle that a client missed). Targets: tempo error <= 0.5
-   bpm at period 256, no pulse lost.
+   |60 / (24 x least-squares pulse interval) - bpm| (when pulses were lost, each is numbered by
+   its gap to the one before, so a lost pulse does not skew it). Jitter: the standard deviation
+   of the intervals between consecutive pulses, the p99 of |interval - ideal| and the p99 of
+   |arrival - fitted straight line|. The same figures for the send times in the engine process
+   (the clock thread's own scheduling, before JACK) say how much of the jitter is the sender's.
+   Lost: pulses sent minus pulses received; xruns: cycles jackd reported late meanwhile (JACK
+   drops the MIDI of a cycle that a client missed). Targets: tempo error <= 0.5 bpm and no pulse
+   lost, at period 256.
 
 Prints a table and writes benchmarks/results/midi_latency.json.
 
@@ -330,11 +330,12 @@ def pulse_numbers(times: list[float], ideal: float) -> list[int]:
     return numbers
 
 
-def _timing(times: list[float], ideal: float) -> dict:
-    """Tempo from the least-squares slope of `times` against pulse number (`pulse_numbers`);
-    interval jitter (std of the intervals, p99 of |interval - ideal|) and p99 distance from the
-    fitted line, in ms; missing pulses."""
-    index = pulse_numbers(times, ideal)
+def _timing(times: list[float], ideal: float, lost: int = 0) -> dict:
+    """Tempo from the least-squares slope of `times` against pulse number (numbered by
+    `pulse_numbers` when `lost` pulses are missing, else in order: a pulse held back on a busy
+    machine and the next one sent at once would look like a gap); interval jitter (std of the
+    intervals, p99 of |interval - ideal|) and p99 distance from the fitted line, in ms."""
+    index = pulse_numbers(times, ideal) if lost else list(range(len(times)))
     mean_i, mean_t = statistics.fmean(index), statistics.fmean(times)
     slope = (sum((i - mean_i) * (t - mean_t) for i, t in zip(index, times, strict=True))
              / sum((i - mean_i) ** 2 for i in index))
@@ -343,8 +344,7 @@ def _timing(times: list[float], ideal: float) -> dict:
     line = sorted(abs(t - (mean_t + (i - mean_i) * slope)) * 1000 for i, t in zip(index, times, strict=True))
     return {"bpm": 60.0 / (24 * slope), "interval_std_ms": statistics.pstdev(signed),
             "interval_p99_ms": dev[min(len(dev) - 1, int(0.99 * len(dev)))],
-            "line_p99_ms": line[min(len(line) - 1, int(0.99 * len(line)))],
-            "gaps": index[-1] + 1 - len(times)}
+            "line_p99_ms": line[min(len(line) - 1, int(0.99 * len(line)))]}
 
 
 def measure_clock_out(period: int, tempos: tuple[float, ...], seconds: float) -> list[dict]:
@@ -400,9 +400,9 @@ def measure_clock_out(period: int, tempos: tuple[float, ...], seconds: float) ->
             kinds = [k for _, k in events]
             pulses = [t for t, k in events if k == 0xF8]
             ideal = 60.0 / bpm / 24
-            got, out = _timing(pulses, ideal), _timing(sent, ideal)
+            got, out = _timing(pulses, ideal, len(sent) - len(pulses)), _timing(sent, ideal)
             rows.append({"period": period, "bpm": bpm, "pulses": len(pulses),
-                         "lost": len(sent) - len(pulses), "gaps": got["gaps"], "xruns": server.xrun_count() - xruns,
+                         "lost": len(sent) - len(pulses), "xruns": server.xrun_count() - xruns,
                          "start_stop": kinds[:1] == [0xFA] and kinds[-1:] == [0xFC],
                          "tempo_err_bpm": round(abs(got["bpm"] - bpm), 4),
                          "interval_std_ms": round(got["interval_std_ms"], 3),
@@ -429,7 +429,7 @@ def measure_clock_out(period: int, tempos: tuple[float, ...], seconds: float) ->
     return rows
 
 
-CLOCK_OUT_COLUMNS = ["period", "bpm", "pulses", "lost", "gaps", "xruns", "start_stop", "tempo_err_bpm",
+CLOCK_OUT_COLUMNS = ["period", "bpm", "pulses", "lost", "xruns", "start_stop", "tempo_err_bpm",
                      "interval_std_ms", "interval_p99_ms", "line_p99_ms", "send_interval_std_ms",
                      "send_interval_p99_ms", "send_line_p99_ms"]
 
