@@ -45,8 +45,6 @@ from live.audio.devices import JackDummyServer, JackUnavailableError
 from live.modulation.mapping_files import find_mapping_file, load_mapping_file
 from live.testing import spawn_python, wait_line
 
-ROOT = Path(__file__).resolve().parents[2]
-
 pytestmark = [pytest.mark.timeout(150), pytest.mark.gl]
 
 #: The shipped profiles played, each with the device name its [controller] ports match. The
@@ -188,7 +186,8 @@ inp.delete()
 
 # The engine side: argv = mode ("leds" or "clock"), config file, scene files. "leds": one show
 # over the scenes as a set list until "QUIT" on stdin; prints a STATE line whenever the open MIDI
-# out ports, the set-list entry, blackout, freeze or the beat's anchor change. "clock": one show
+# ports (LED outputs, inputs), the MIDI messages received, the MIDI signals held above 0 on the
+# bus, the set-list entry, blackout, freeze or the beat's anchor change. "clock": one show
 # per scene (each a tempo), SECONDS each, with controllers attached and stopped around it.
 ENGINE = r"""
 import json, sys, threading, time
@@ -215,7 +214,7 @@ threading.Thread(target=lambda: (sys.stdin.readline(), quit_.set()), daemon=True
 
 def state(show, ctl):
     eng = show.engine
-    return {"out": [n for p in ctl._out_ports for n in p.names], "in": ctl.midi.port_names,
+    return {"out": [n for led in ctl.leds for n in led.ports.names], "in": ctl.midi.port_names,
             "events": ctl.midi.stats.as_dict()["messages"], "entry": show.index + 1,
             "held": sorted(k for k, v in eng.signals.snapshot().items()
                            if k.startswith("midi.") and v > 0),
