@@ -60,6 +60,8 @@ ENGINE_PORT_NAME = "Echoel Live"
 QUEUE_SIZE = 8192
 #: Seconds between port rescans (hot-plug).
 RESCAN_S = 2.0
+#: Press/release edges of one note or CC held back for the following frames (quick taps).
+MAX_PENDING_EDGES = 16
 #: Longest SysEx the parser skips before it declares the message broken.
 MAX_SYSEX_BYTES = 65536
 
@@ -246,6 +248,10 @@ class MidiDecoder:
         self._lsb: dict[tuple[str | None, int, int], int] = {}
         self._steps: dict[str, float] = {}    # relative CC names -> steps this frame
         self._stepped: set[str] = set()       # relative CC names to reset next frame
+        # Press/release edges that arrived in a frame which already showed a press on the same
+        # signal, shown one per frame from the next frame on (see `_set_button_value`).
+        self._pending: dict[str, list[float]] = {}
+        self._edged: set[str] = set()         # note/CC signals that showed an edge this frame
         self.clock_listeners: list[ClockListener] = []
         self.learn_listeners: list[LearnListener] = []
 
@@ -257,12 +263,49 @@ class MidiDecoder:
         self._declared = dict(declared)
 
     def begin_frame(self, bus: SignalBus) -> None:
-        """Start a frame: relative encoder signals from the last frame go back to 0 steps."""
+        """Start a frame: relative encoder signals from the last frame go back to 0 steps, and
+        the next held-back press or release edge of each note/CC is shown."""
         self.bus = bus
         for name in self._stepped:
             bus.set(name, 0.0)
         self._stepped.clear()
         self._steps.clear()
+        self._edged.clear()
+        if self._pending:
+            for name, values in list(self._pending.items()):
+                bus.set(name, values.pop(0))
+                self._edged.add(name)
+                if not values:
+                    del self._pending[name]
+
+    def _set_button_value(self, name: str, value: float) -> None:
+        """Set a note or 7-bit CC signal without losing a tap that starts and ends in one frame.
+
+        Mappings read the bus once per frame, so a press and its release delivered together
+        (a quick tap; JACK hands over a whole period's messages at once) would show only the
+        release, and toggles or triggers would never see the press. So each signal shows at
+        most one edge (0 to above 0, or back) per frame: a second edge in the same frame, and
+        whatever follows it, is held back and shown one edge per frame from the next frame on.
+        Only edges are queued (levels while pressed coalesce), so a flood costs a few entries.
+        """
+        pending = self._pending.get(name)
+        if pending is not None:
+            if (value > 0.0) == (pending[-1] > 0.0):
+                pending[-1] = value  # a new level, not a new edge
+            elif len(pending) < MAX_PENDING_EDGES:
+                pending.append(value)
+            else:
+                self.stats.note("out_of_range", f"{name}: more than {MAX_PENDING_EDGES} taps "
+                                                "inside a few frames; the oldest are merged")
+                pending[-1] = value
+            return
+        bus = self.bus
+        if (value > 0.0) != (bus.get(name) > 0.0):  # an edge
+            if name in self._edged:
+                self._pending[name] = [value]
+                return
+            self._edged.add(name)
+        bus.set(name, value)
 
     def end_frame(self) -> None:
         """Publish the steps accumulated this frame by relative encoders."""
@@ -284,18 +327,19 @@ class MidiDecoder:
             self._control_change(ch, msg.data1, msg.data2, alias, msg)
         elif kind == NOTE_ON or kind == NOTE_OFF:
             value = msg.data2 / 127.0 if kind == NOTE_ON else 0.0
-            self._publish(f"note.{ch}.{msg.data1}", value, alias, msg)
+            self._publish(f"note.{ch}.{msg.data1}", value, alias, msg, button=True)
         elif kind == PITCH_BEND:
             self._publish(f"bend.{ch}", bend_value(msg.data1, msg.data2), alias, msg)
         elif kind == PROGRAM_CHANGE:
             self._publish(f"program.{ch}", msg.data1 / 127.0, alias, msg)
 
-    def _publish(self, suffix: str, value: float, alias: str | None, msg: MidiMessage) -> None:
-        bus = self.bus
+    def _publish(self, suffix: str, value: float, alias: str | None, msg: MidiMessage,
+                 button: bool = False) -> None:
+        set_value = self._set_button_value if button else self.bus.set
         name = f"midi.{suffix}"
-        bus.set(name, value)
+        set_value(name, value)
         if alias:
-            bus.set(f"midi.{alias}.{suffix}", value)
+            set_value(f"midi.{alias}.{suffix}", value)
         for listener in self.learn_listeners:
             listener(name, msg, alias)
 
@@ -316,7 +360,7 @@ class MidiDecoder:
                 self._lsb[key] = 0  # MIDI 1.0: a new MSB resets the LSB
                 bus.set(name, (value << 7) / 16383.0)
             else:
-                bus.set(name, value / 127.0)
+                self._set_button_value(name, value / 127.0)
         if 32 <= cc < 64:  # the LSB half of a declared 14-bit controller?
             msb_cc = cc - 32
             msb_suffix = f"cc.{ch}.{msb_cc}"
@@ -613,7 +657,6 @@ class MidiInput:
         return midi_in
 
     def _scan_locked(self) -> None:
-        rtmidi = _rtmidi()
         api = self._choose_api()
         if self._virtual is None and self.virtual_name:
             midi_in = self._new_midi_in(api)

@@ -21,6 +21,7 @@ from live.control.midi import (
     check_alias,
 )
 from live.modulation.signals import SignalBus
+from live.modulation.transforms import FrameTime, TransformSpec, compile_chain
 
 
 def parse(data) -> list[tuple[int, int, int, int]]:
@@ -117,11 +118,58 @@ def test_mido_messages_become_signals_with_channels_1_to_16():
 
 
 def test_note_off_and_note_on_velocity_zero_both_read_zero():
-    bus = decode([mido.Message("note_on", note=60, velocity=100),
-                  mido.Message("note_off", note=60, velocity=64)])
-    assert bus.get("midi.note.1.60") == 0.0
-    bus = decode([[0x90, 60, 100], [0x90, 60, 0]])
-    assert bus.get("midi.note.1.60") == 0.0
+    for release in (mido.Message("note_off", note=60, velocity=64), [0x90, 60, 0]):
+        bus = decode([mido.Message("note_on", note=60, velocity=100)])
+        assert bus.get("midi.note.1.60") == pytest.approx(100 / 127)
+        bus = decode([release])
+        assert bus.get("midi.note.1.60") == 0.0
+
+
+def test_a_tap_inside_one_frame_shows_its_press_for_a_frame_then_its_release():
+    """A quick tap (JACK hands over a period's messages at once) must not lose the press, or a
+    toggle or trigger bound to the button never fires."""
+    bus, dec = SignalBus(), MidiDecoder()
+    parser = MidiParser(dec.stats)
+    shown = []
+    frames = [[[0x90, 36, 127], [0x80, 36, 0]],                # tap on a pad
+              [],
+              [[0x90, 36, 90], [0x90, 36, 0], [0x90, 36, 110], [0x90, 36, 0]],  # double tap
+              [], [], [],
+              [[0xB0, 64, 127], [0xB0, 64, 0]],                # a CC button, via an alias
+              [],
+              [[0xB0, 7, 10], [0xB0, 7, 80], [0xB0, 7, 40]]]   # a fader: no edges, last wins
+    for messages in frames:
+        dec.begin_frame(bus)
+        for m in messages:
+            for msg in parser.feed(m):
+                dec.handle(msg, 0.0, "pad")
+        dec.end_frame()
+        shown.append((bus.get("midi.note.1.36"), bus.get("midi.pad.note.1.36"),
+                      bus.get("midi.cc.1.64"), bus.get("midi.cc.1.7")))
+    notes = [round(s[0] * 127) for s in shown]
+    assert notes == [127, 0, 90, 0, 110, 0, 0, 0, 0]
+    toggle = compile_chain(TransformSpec(button="toggle"))
+    states = [toggle(s[0], FrameTime(dt=1 / 60)) for s in shown]
+    assert states == [1, 1, 0, 0, 1, 1, 1, 1, 1]  # three taps: on, off, on
+    assert [round(s[1] * 127) for s in shown] == notes  # the alias twin shows the same edges
+    assert [round(s[2] * 127) for s in shown][6:8] == [127, 0]
+    assert round(shown[-1][3] * 127) == 40
+
+
+def test_a_release_then_a_new_press_in_one_frame_keeps_both_edges():
+    bus, dec = SignalBus(), MidiDecoder()
+    parser = MidiParser(dec.stats)
+    shown = []
+    for messages in ([[0x90, 40, 100]], [[0x90, 40, 0], [0x90, 40, 100]], [], []):
+        dec.begin_frame(bus)
+        for m in messages:
+            for msg in parser.feed(m):
+                dec.handle(msg, 0.0)
+        dec.end_frame()
+        shown.append(round(bus.get("midi.note.1.40") * 127))
+    # Frame 2's release comes after no press in that frame: shown at once; its new press is
+    # then an edge in the same frame, so it waits one frame.
+    assert shown == [100, 0, 100, 100]
 
 
 def test_an_alias_publishes_the_prefixed_twin():
