@@ -316,14 +316,59 @@ def split_header(text: str, file: str = "<string>") -> SplitSource:
     return SplitSource(None, "", 1, text, 1)
 
 
+def _trailing_commas(content: str) -> list[int]:
+    """Offsets of commas in ``content`` followed (after whitespace) by ``}`` or ``]``, outside
+    JSON strings."""
+    found: list[int] = []
+    in_string = False
+    i = 0
+    n = len(content)
+    while i < n:
+        c = content[i]
+        if in_string:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c == ",":
+            j = i + 1
+            while j < n and content[j].isspace():
+                j += 1
+            if j < n and content[j] in "}]":
+                found.append(i)
+        i += 1
+    return found
+
+
+def _parses(content: str) -> bool:
+    try:
+        json.loads(content)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
 def _parse_header(text: str, content: str, end: int, header_line: int, file: str) -> SplitSource:
     try:
         header = json.loads(content)
     except json.JSONDecodeError as exc:
         line = header_line + exc.lineno - 1
-        raise ShaderSourceError(
-            file, line, f"invalid JSON in the shader header: {exc.msg} (column {exc.colno})"
-        ) from None
+        message = f"invalid JSON in the shader header: {exc.msg} (column {exc.colno})"
+        # A comma before a closing bracket is easy to miss in a hand-edited header. Strict JSON
+        # readers (the isf.js reference loader's JSON.parse) refuse it, so the file is refused
+        # too, but the message names the comma's line, which the parser's position may not;
+        # only when the commas are all that is wrong, so another mistake is not blamed on them.
+        commas = _trailing_commas(content)
+        drop = set(commas)
+        if commas and _parses("".join(" " if i in drop else c for i, c in enumerate(content))):
+            lines = sorted({header_line + content.count("\n", 0, i) for i in commas})
+            where = ", ".join(str(n) for n in lines)
+            plural = "s" if len(lines) > 1 else ""
+            message += (f"; trailing comma before a closing bracket on line{plural} {where}: "
+                        "delete it")
+        raise ShaderSourceError(file, line, message) from None
     # `content` starts with "{", so a successful parse is always a JSON object.
     body_start = end + 2
     body_line = text.count("\n", 0, body_start) + 1
@@ -464,6 +509,33 @@ def _parse_log_line(raw: str) -> tuple[int, str] | None:
     return None
 
 
+_CANDIDATES_SUFFIX = "; candidates are:"
+# Mesa lists every overload of a function a call did not match, one "error:" line each.
+_OVERLOAD_RE = re.compile(r"^error:\s+[\w\[\]]+\s+\w+\(.*\)$")
+# A call whose argument already failed (Mesa types it `error`) only repeats an earlier error.
+_CASCADE_RE = re.compile(r"`\w+\(([^`']*[(, ])?error[,)]")
+
+
+def _drop_overload_listings(messages: list[CompilerMessage]) -> list[CompilerMessage]:
+    """Mesa's "no matching function ...; candidates are:" is followed by one message per
+    overload (dozens for texture()); they say nothing about the file, so they are dropped, as
+    are calls that fail only because an argument already failed."""
+    kept: list[CompilerMessage] = []
+    listing = False
+    for m in messages:
+        if listing and _OVERLOAD_RE.match(m.message):
+            continue
+        if kept and _CASCADE_RE.search(m.message):
+            listing = m.message.endswith(_CANDIDATES_SUFFIX)
+            continue
+        listing = m.message.endswith(_CANDIDATES_SUFFIX)
+        if listing:
+            m = CompilerMessage(m.file, m.line, m.message[: -len(_CANDIDATES_SUFFIX)],
+                                m.generated_line)
+        kept.append(m)
+    return kept
+
+
 def compile_error(log: str, source: MappedSource, fallback_file: str, stage: str = "") -> ShaderSourceError:
     """Build the ShaderSourceError for a failed compile: first error first, the rest after.
 
@@ -472,7 +544,7 @@ def compile_error(log: str, source: MappedSource, fallback_file: str, stage: str
     can be mapped (a link error, say), the error names ``fallback_file`` and quotes the log.
     Any thread.
     """
-    messages = map_compiler_log(log, source)
+    messages = _drop_overload_listings(map_compiler_log(log, source))
     errors = [m for m in messages if "error" in m.message.lower()] or messages
     if not errors:
         what = f"{stage} shader" if stage else "shader"

@@ -67,6 +67,27 @@ def test_invalid_json_reports_the_file_line():
     assert str(err).startswith("shaders/bad.fs:5: invalid JSON in the shader header")
 
 
+def test_a_trailing_comma_is_refused_and_named_with_its_line():
+    # Strict JSON refuses "float",} ; the parser notices only at the next token, so the
+    # message names the comma's own line too (commas inside strings are not counted).
+    text = ('/*{\n  "S": "x,]",\n  "INPUTS": [\n    {"NAME": "a", "TYPE": "float",\n    }\n'
+            '  ]\n}*/\nvoid main(){}\n')
+    with pytest.raises(ShaderSourceError) as info:
+        split_header(text, "x.fs")
+    assert info.value.line == 5
+    assert info.value.message.endswith(
+        "trailing comma before a closing bracket on line 4: delete it")
+
+
+def test_an_error_besides_a_trailing_comma_is_reported_without_blaming_the_comma():
+    text = '/*{\n  "A": [1, 2,],\n  "B" 3\n}*/\n'
+    with pytest.raises(ShaderSourceError) as info:
+        split_header(text, "x.fs")
+    # The parser stops at the first problem; dropping the comma would not make it valid JSON.
+    assert info.value.line == 2 and "Expecting value" in info.value.message
+    assert "trailing comma" not in info.value.message
+
+
 def test_text_after_the_json_object_is_an_error():
     with pytest.raises(ShaderSourceError) as info:
         split_header('/*{"ISFVSN": "2"}\n{"more": 1}*/\nvoid main(){}', "x.fs")
@@ -245,6 +266,22 @@ def test_compile_error_puts_the_first_error_first():
     assert (err.file, err.line) == ("shaders/common/noise.glsl", 12)
     assert str(err).splitlines()[0] == "shaders/common/noise.glsl:12: error: first problem"
     assert "shaders/x.fs:41: error: second" in str(err)
+
+
+def test_compile_error_drops_mesa_overload_listings_and_cascades():
+    log = ("0:3(5): error: no function with name 'center'\n"
+           "0:3(5): error: no matching function for call to `abs(error)'; candidates are:\n"
+           "0:3(5): error:    float abs(float)\n"
+           "0:3(5): error:    vec2 abs(vec2)\n"
+           "0:4(2): error: no matching function for call to `mix(float, float, error)'\n"
+           "0:5(2): error: no matching function for call to `texture(float, vec2)'; candidates are:\n"
+           "0:5(2): error:    vec4 texture(sampler2D, vec2)\n"
+           "0:5(2): error:    ivec4 texture(isampler2D, vec2)\n")
+    err = compile_error(log, _two_file_source(), "shaders/x.fs", "fragment")
+    lines = str(err).splitlines()
+    assert lines == ["shaders/common/noise.glsl:12: error: no function with name 'center'",
+                     "  shaders/x.fs:41: error: no matching function for call to "
+                     "`texture(float, vec2)'"]
 
 
 def test_compile_error_in_generated_code_and_without_positions():
