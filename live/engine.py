@@ -130,12 +130,25 @@ def _stamps(paths) -> tuple:
     return tuple(out)
 
 
+#: The date an offline render's clock time 0 stands for: an evening (a midnight start would make
+#: DATE's seconds 0, and shaders taking log(DATE.w) would see minus infinity), fixed so renders
+#: stay deterministic.
+RENDER_DATE_ORIGIN = _dt.datetime(2026, 6, 21, 21, 0, 0)
+
+
 class Engine:
     """Renders scenes frame by frame at a fixed output size. Render thread only."""
 
     def __init__(self, ctx: moderngl.Context, size: tuple[int, int], clock: Clock, *,
-                 parts: PartRegistry | None = None, shader_roots: list[Path] | None = None) -> None:
+                 parts: PartRegistry | None = None, shader_roots: list[Path] | None = None,
+                 date_origin: _dt.datetime = RENDER_DATE_ORIGIN) -> None:
+        """Args:
+            date_origin: the local date and time at clock time 0, from which ISF's DATE and
+                Shadertoy's iDate count. Offline renders keep the fixed default so they stay
+                deterministic; the live show passes the wall clock's "now" at its start.
+        """
         self.ctx = ctx
+        self.date_origin = date_origin
         self.size = (int(size[0]), int(size[1]))
         self.clock = clock
         self.parts = parts or PartRegistry(time_source=clock.now)
@@ -576,7 +589,7 @@ class Engine:
         self._onset_env = max(a.onset, self._onset_env * 0.5 ** (dt / ONSET_HALF_LIFE))
         u.rms, u.bass, u.mid, u.treb, u.onset = a.rms, a.bass, a.mid, a.treb, self._onset_env
         u.bands = a.bands
-        u.date = _date_uniform(t)
+        u.date = _date_uniform(self.date_origin, t)
         self._fft_tex.write(np.ascontiguousarray(a.fft, dtype=np.float32))
         self._wave_tex.write(np.ascontiguousarray(a.wave, dtype=np.float32))
 
@@ -681,13 +694,8 @@ def _smoothstep(x: float) -> float:
     return x * x * (3.0 - 2.0 * x)
 
 
-def _date_uniform(t: float) -> tuple[float, float, float, float]:
-    """ISF DATE (year, month, day, seconds in the day) for clock time `t`.
-
-    Clock time is seconds since the show started, not wall time, so renders stay deterministic:
-    the date is a fixed epoch plus t.
-    """
-    epoch = _dt.datetime(2026, 1, 1)
-    d = epoch + _dt.timedelta(seconds=t if math.isfinite(t) else 0.0)
+def _date_uniform(origin: _dt.datetime, t: float) -> tuple[float, float, float, float]:
+    """ISF DATE (year, month, day, seconds in the day) at clock time `t` counted from `origin`."""
+    d = origin + _dt.timedelta(seconds=t if math.isfinite(t) else 0.0)
     return (float(d.year), float(d.month), float(d.day),
             d.hour * 3600.0 + d.minute * 60.0 + d.second + d.microsecond / 1e6)

@@ -250,25 +250,20 @@ class PictureStats:
 def picture_stats(frames: Sequence[np.ndarray]) -> PictureStats:
     """Measure frames given as float RGBA (height, width, 4), straight alpha.
 
-    Each frame is seen as the audience sees it, over black (RGB times alpha, clipped to 0..1;
-    NaN counts as 0): the engine, like VDMX's layer compositing, honours the alpha an ISF file
-    writes, so a layer whose alpha is 0 everywhere shows nothing. ``transparent`` tells that
-    case apart, with ``hidden_change``, the largest spread of the RGB such a layer draws unseen.
-    Any thread.
+    The statistics are those of the rendered RGBA values themselves (clipped to 0..1; NaN
+    counts as 0), as issue 9's measurement defines them. A file whose alpha is 0 everywhere
+    still renders its picture, but the compositor, honouring the alpha an ISF file writes as
+    VDMX does, shows nothing of it over the layers below: ``transparent`` tells that case
+    apart (the checker warns), with ``hidden_change``, the largest spread of its RGB. Any thread.
     """
-    seen, raw = [], []
-    for f in frames:
-        f = np.nan_to_num(np.asarray(f, np.float32), nan=0.0, posinf=1.0, neginf=0.0)
-        seen.append(np.clip(f[..., :3] * np.clip(f[..., 3:4], 0, 1), 0.0, 1.0))
-        raw.append(f)
-    stack = np.stack(seen)
-    max_std = float(stack.reshape(len(seen), -1, 3).std(axis=1).max())
+    raw = [np.clip(np.nan_to_num(np.asarray(f, np.float32), nan=0.0, posinf=1.0, neginf=0.0),
+                   0.0, 1.0) for f in frames]
+    stack = np.stack(raw)
+    max_std = float(stack.reshape(len(raw), -1, 4).std(axis=1).max())
     max_change = float((stack.max(axis=0) - stack.min(axis=0)).max())
-    everything = np.stack(raw)
-    transparent = bool((everything[..., 3] <= 0.0).all())
-    rgb = np.clip(everything[..., :3], 0.0, 1.0)
+    transparent = bool((stack[..., 3] <= 0.0).all())
     # The spread of the colours drawn unseen, over all pixels of all frames, per channel.
-    spread = rgb.reshape(-1, 3)
+    spread = stack[..., :3].reshape(-1, 3)
     hidden = float((spread.max(axis=0) - spread.min(axis=0)).max()) if transparent else 0.0
     return PictureStats(max_std, max_change, transparent, hidden)
 
@@ -449,12 +444,13 @@ class _Checker:
         answer["max_std"] = round(stats.max_std, 6)
         answer["max_change"] = round(stats.max_change, 6)
         answer["status"] = "nonconstant" if stats.nonconstant else "constant"
-        if not stats.nonconstant and stats.transparent:
+        if stats.transparent:
             answer["reason"] = (f"the output is fully transparent (alpha 0 in every pixel of all "
-                                f"{frames} frames), so nothing shows over the layers below; "
-                                f"its RGB spans {stats.hidden_change * 255:.0f}/255 unseen")
-            answer["warnings"].append("output alpha is 0 everywhere: the layer is invisible; "
-                                      "write gl_FragColor.a (e.g. 1.0) to show it")
+                                f"{frames} frames), so the compositor shows nothing of it over "
+                                f"the layers below; its RGB spans "
+                                f"{stats.hidden_change * 255:.0f}/255")
+            answer["warnings"].append("output alpha is 0 everywhere: the layer is invisible in a "
+                                      "scene; write gl_FragColor.a (e.g. 1.0) to show it")
         elif not stats.nonconstant:
             answer["reason"] = (f"no pixel varies by more than 1/255 within or across "
                                 f"{frames} frames")

@@ -614,6 +614,8 @@ class _Header:
         self.file = file
         self.data: dict = split.header or {}
         self.warnings: list[str] = []
+        for line, remark in split.forgiven:
+            self.warn(line, remark)
 
     def line_of_key(self, key: str) -> int | None:
         return self.split.line_of(r'"' + re.escape(key) + r'"\s*:')

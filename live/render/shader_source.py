@@ -262,6 +262,8 @@ class SplitSource:
         header_line: 1-based file line where ``header_text`` starts (1 without header).
         body: The GLSL after the header comment (the whole file without header).
         body_line: 1-based file line of the body's first line (the line holding ``*/``).
+        forgiven: ``(line, remark)`` for slips in the header that were read anyway (trailing
+            commas), for the loader to pass on as warnings.
     """
 
     header: dict | None
@@ -269,6 +271,7 @@ class SplitSource:
     header_line: int
     body: str
     body_line: int
+    forgiven: tuple[tuple[int, str], ...] = ()
 
     def line_of(self, pattern: str) -> int | None:
         """File line of the first match of regex ``pattern`` inside the header, or None."""
@@ -351,28 +354,30 @@ def _parses(content: str) -> bool:
 
 
 def _parse_header(text: str, content: str, end: int, header_line: int, file: str) -> SplitSource:
+    forgiven: tuple[tuple[int, str], ...] = ()
     try:
         header = json.loads(content)
     except json.JSONDecodeError as exc:
-        line = header_line + exc.lineno - 1
-        message = f"invalid JSON in the shader header: {exc.msg} (column {exc.colno})"
-        # A comma before a closing bracket is easy to miss in a hand-edited header. Strict JSON
-        # readers (the isf.js reference loader's JSON.parse) refuse it, so the file is refused
-        # too, but the message names the comma's line, which the parser's position may not;
-        # only when the commas are all that is wrong, so another mistake is not blamed on them.
+        # A comma before a closing bracket is the commonest slip in hand-edited headers, and
+        # public collections carry such files that their authors' hosts play. Strict JSON
+        # readers (isf.js's JSON.parse) refuse them; we read them and say so, but only when the
+        # commas are all that is wrong, so another mistake is not read past.
         commas = _trailing_commas(content)
         drop = set(commas)
-        if commas and _parses("".join(" " if i in drop else c for i, c in enumerate(content))):
-            lines = sorted({header_line + content.count("\n", 0, i) for i in commas})
-            where = ", ".join(str(n) for n in lines)
-            plural = "s" if len(lines) > 1 else ""
-            message += (f"; trailing comma before a closing bracket on line{plural} {where}: "
-                        "delete it")
-        raise ShaderSourceError(file, line, message) from None
+        cleaned = "".join(" " if i in drop else c for i, c in enumerate(content))
+        if not commas or not _parses(cleaned):
+            line = header_line + exc.lineno - 1
+            raise ShaderSourceError(file, line, f"invalid JSON in the shader header: {exc.msg} "
+                                                f"(column {exc.colno})") from None
+        header = json.loads(cleaned)
+        forgiven = tuple(
+            (line, "trailing comma before a closing bracket in the JSON header, read anyway "
+                   "(strict JSON readers, and so some ISF hosts, refuse it: delete it)")
+            for line in sorted({header_line + content.count("\n", 0, i) for i in commas}))
     # `content` starts with "{", so a successful parse is always a JSON object.
     body_start = end + 2
     body_line = text.count("\n", 0, body_start) + 1
-    return SplitSource(header, content, header_line, text[body_start:], body_line)
+    return SplitSource(header, content, header_line, text[body_start:], body_line, forgiven)
 
 
 # --------------------------------------------------------------------------------------------

@@ -272,3 +272,23 @@ def test_output_filters_run_in_order_and_a_failing_one_is_dropped(engine, ctx):
     np.testing.assert_allclose(frame(engine)[4, 4, :3], [0.4, 0.2, 0.1], atol=1.5 / 255)
     assert len(engine.output_filters) == 1
     assert engine.parts.get("filter.Broken").state == State.FAILED
+
+
+def test_date_counts_from_the_engines_date_origin(ctx):
+    """DATE / iDate: offline renders count from a fixed evening (deterministic, and DATE.w is
+    never 0, which log(DATE.w) shaders cannot take); a live show passes its wall-clock start."""
+    import datetime
+
+    from live.engine import RENDER_DATE_ORIGIN
+
+    clock = ManualClock()
+    live_start = datetime.datetime(2026, 12, 31, 23, 59, 30)
+    for origin, want in ((RENDER_DATE_ORIGIN, (2026.0, 6.0, 21.0, 21 * 3600 + 90.5)),
+                         (live_start, (2027.0, 1.0, 1.0, 60.5))):  # across midnight and the year
+        eng = Engine(ctx, (8, 8), clock, shader_roots=ROOTS, date_origin=origin)
+        try:
+            eng.load_scene(scene(layer("a", "e/time")))
+            frame(eng, 90.5)
+            assert tuple(eng.uniforms.date) == pytest.approx(want)
+        finally:
+            eng.release()

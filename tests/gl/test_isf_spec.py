@@ -201,6 +201,11 @@ def test_alpha_the_file_writes_is_kept(ctx):
     np.testing.assert_allclose(out, [0.2, 0.4, 0.6, 0.0], atol=1e-6)
     stats = picture_stats([out.reshape(1, 1, 4)])
     assert stats.transparent and not stats.nonconstant
+    # Measured as rendered (issue 9's definition): RGB that moves under alpha 0 counts as
+    # moving, and the checker flags the file as invisible in a scene.
+    moving = picture_stats([out.reshape(1, 1, 4), (out * [0.5, 0.5, 0.5, 1.0]).reshape(1, 1, 4)])
+    assert moving.nonconstant and moving.transparent
+    assert moving.hidden_change == pytest.approx(0.3, abs=1e-6)
 
 
 def test_repair_leaves_what_it_cannot_fix_alone():
@@ -306,8 +311,8 @@ def test_picture_stats_threshold_is_one_eight_bit_step():
     detail[:2, :, 1] = 0.0
     assert picture_stats([detail]).nonconstant
     transparent = detail.copy()
-    transparent[..., 3] = 0.0  # seen over black: nothing visible
+    transparent[..., 3] = 0.0  # rendered detail that a scene would not show
     stats = picture_stats([transparent])
-    assert not stats.nonconstant and stats.transparent
+    assert stats.nonconstant and stats.transparent
     assert stats.hidden_change == pytest.approx(0.5)  # the green the audience never sees
     assert not picture_stats([detail]).transparent

@@ -93,7 +93,7 @@ def test_an_invalid_json_header_names_its_line(validator, tmp_path):
     path = write(tmp_path, "bad_header.fs", """\
         /*{
             "ISFVSN": "2",
-            "INPUTS": [ {"NAME": "x", "TYPE": "float",} ]
+            "INPUTS": [ {"NAME": "x" "TYPE": "float"} ]
         }*/
         void main() { gl_FragColor = vec4(1.0); }
         """)

@@ -171,6 +171,16 @@ def test_type_case_is_forgiven_and_key_typos_warned(tmp_path):
     assert f"x.fs:{line_of(path, 'DEFUALT')}:" in text
 
 
+def test_a_header_with_trailing_commas_loads_with_a_warning_naming_the_line(tmp_path):
+    path = tmp_path / "comma.fs"
+    path.write_text('/*{\n  "ISFVSN": "2",\n  "INPUTS": [\n    {"NAME": "a", "TYPE": "float", '
+                    '"DEFAULT": 0.25,},\n  ],\n}*/\nvoid main() { gl_FragColor = vec4(a); }\n')
+    shader = load_isf(path)
+    assert [(i.name, i.default) for i in shader.inputs] == [("a", 0.25)]
+    text = "\n".join(shader.warnings)
+    assert "comma.fs:4: trailing comma" in text and "comma.fs:5: trailing comma" in text
+
+
 def test_known_keys_in_the_wrong_case_are_read_with_a_warning(tmp_path):
     # Published files write {"TARGET": "buffer", "persistent": true}; losing it would drop
     # the feedback the author meant.

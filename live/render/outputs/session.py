@@ -12,6 +12,7 @@ Runs on the main thread (GLFW needs its events there), which is the render threa
 
 from __future__ import annotations
 
+import datetime
 import logging
 import math
 import signal
@@ -300,7 +301,10 @@ def run_live(setlist: SetList, options: LiveOptions, *, print_fn: Callable[[str]
     sheet: ContactSheet | None = None
     duration = options.duration
     try:
-        engine = Engine(ctx, options.size, clock, parts=parts, shader_roots=options.shader_roots)
+        # DATE / iDate show the local wall time in a live show (clock time 0 was a moment ago).
+        date_origin = datetime.datetime.now() - datetime.timedelta(seconds=clock.now())
+        engine = Engine(ctx, options.size, clock, parts=parts, shader_roots=options.shader_roots,
+                        date_origin=date_origin)
         if options.flash_guard:
             engine.output_filters.append(_flash_guard(ctx, options, parts))
         else:
