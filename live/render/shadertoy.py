@@ -67,8 +67,16 @@ from live.render.shader_source import (
 )
 
 #: Pass names in the order they run each frame (the image pass draws the layer).
-PASS_ORDER = ("buffer_a", "buffer_b", "buffer_c", "buffer_d", "image")
+PASS_ORDER = ("buffer_a", "buffer_b", "buffer_c", "buffer_d", "cube_a", "image")
 BUFFER_NAMES = PASS_ORDER[:4]
+#: The cube-map render pass ("Cube A" on shadertoy.com): mainCubemap renders six faces.
+CUBE_PASS = "cube_a"
+#: Largest cube-map face rendered, in pixels. shadertoy.com renders 1024 x 1024 per face; a live
+#: engine renders the cube's six faces every frame, so faces follow the layer's size (the next
+#: power of two of its longer side, at least CUBE_FACE_MIN) up to this bound: 512 keeps a cube
+#: pass about as costly as 1.5 full-HD frames.
+CUBE_FACE_MAX = 512
+CUBE_FACE_MIN = 16
 #: The uniforms Shadertoy gives every pass, with their GLSL declarations.
 UNIFORM_DECLARATIONS = {
     "iResolution": "uniform vec3 iResolution;",
@@ -86,7 +94,7 @@ CHANNEL_NAMES = ("iChannel0", "iChannel1", "iChannel2", "iChannel3")
 FILTERS = ("nearest", "linear", "mipmap")
 WRAPS = ("clamp", "repeat")
 #: Channel sources of channels.toml that take no argument.
-PLAIN_SOURCES = (*BUFFER_NAMES, "self", "audio", "below", "keyboard", "none")
+PLAIN_SOURCES = (*BUFFER_NAMES, CUBE_PASS, "self", "audio", "below", "keyboard", "none")
 #: Channel sources written ``<prefix>:<argument>``.
 PREFIXED_SOURCES = ("layer", "image", "media")
 #: Width of Shadertoy's audio texture (row 0: FFT, row 1: waveform).
@@ -369,6 +377,8 @@ class Channel:
         """The sampler type this channel needs: "2d", "3d" or "cube"."""
         if self.source == "media":
             return MEDIA[self.argument].target
+        if self.source == CUBE_PASS:
+            return "cube"
         return "2d"
 
     @property
@@ -386,7 +396,7 @@ class ShadertoyPass:
     """One pass: its name (buffer_a .. buffer_d or image), channels, and translated GLSL.
 
     Attributes:
-        name: The pass name (PASS_ORDER).
+        name: The pass name (PASS_ORDER); ``cube_a`` renders a cube map through mainCubemap.
         channels: The four channels (None where nothing is bound: reads transparent black).
         fragment_source: Complete GLSL 330 core fragment shader.
         fragment_map: Its line map back to the Shadertoy source.
@@ -427,8 +437,13 @@ class Shadertoy:
 
     @property
     def buffers(self) -> list[str]:
-        """Names of the buffer passes, in running order."""
-        return [p.name for p in self.passes if p.name != "image"]
+        """Names of the buffer passes (buffer_a .. buffer_d), in running order."""
+        return [p.name for p in self.passes if p.name in BUFFER_NAMES]
+
+    @property
+    def has_cube_pass(self) -> bool:
+        """True when the shader renders a cube map (a ``cube_a`` pass)."""
+        return any(p.name == CUBE_PASS for p in self.passes)
 
     def channels(self) -> list[Channel]:
         """Every bound channel of every pass."""
@@ -513,7 +528,8 @@ def load_shadertoy(path: Path | str) -> Shadertoy:
     Raises:
         ShaderSourceError: naming the file (and line) for unreadable files, bad JSON or TOML,
             a channel that names something missing, a pass without mainImage.
-        UnsupportedFeatureError: for a cube-map render pass (feature "cubemap_pass").
+        UnsupportedFeatureError: where the GL of the render thread cannot render into cube
+            maps (raised by ShadertoyRenderer, feature "cubemap_pass").
     """
     path = Path(path)
     if path.is_dir():
@@ -543,11 +559,10 @@ def _load_folder(folder: Path) -> Shadertoy:
         if file.is_file():
             raw[name] = _RawPass(name, _code(read_shader_file(file), display_path(file)), [None] * 4)
             files.append(file)
-    for unsupported in ("cube_a.glsl", "cubemap_a.glsl"):
-        if (folder / unsupported).is_file():
-            raise UnsupportedFeatureError(folder / unsupported, None, "cube-map render passes "
-                                          "are not supported; render into buffer_a .. buffer_d "
-                                          "instead", "cubemap_pass")
+    for misnamed in ("cubemap_a.glsl", "cube.glsl", "cubemap.glsl"):
+        if (folder / misnamed).is_file() and not (folder / "cube_a.glsl").is_file():
+            raise ShaderSourceError(display_path(folder / misnamed), None, "a cube-map render "
+                                    "pass must be called cube_a.glsl")
     warnings: list[str] = []
     if (folder / "sound.glsl").is_file():
         warnings.append(f"{shown}/sound.glsl: sound passes make audio; the engine plays none "
@@ -630,7 +645,7 @@ def _parse_channel(value: Any, pass_name: str, folder: Path, raw: Mapping[str, _
             raise ShaderSourceError(file, line, f"{where}: \"self\" is for buffer passes (the "
                                     "buffer's previous frame); the image pass has none")
         source = pass_name
-    if source in BUFFER_NAMES and source not in raw:
+    if source in (*BUFFER_NAMES, CUBE_PASS) and source not in raw:
         raise ShaderSourceError(file, line, f"{where}: {source} is bound but there is no "
                                 f"{source}.glsl in {display_path(folder)}")
     if source in PLAIN_SOURCES and not argument:
@@ -691,9 +706,11 @@ def _export_object(data: Any) -> dict | None:
     return None
 
 
-#: Output ids shadertoy.com gave buffers A-D before ids became numbers.
+#: Output ids shadertoy.com gives buffers A-D and Cube A (the string ids older exports use, and
+#: the numbers newer ones use).
 _LEGACY_BUFFER_IDS = {"4dXGR8": "buffer_a", "XsXGR8": "buffer_b", "4sXGR8": "buffer_c",
-                      "XdfGR8": "buffer_d"}
+                      "XdfGR8": "buffer_d", "4dX3Rr": CUBE_PASS, "257": "buffer_a",
+                      "258": "buffer_b", "259": "buffer_c", "260": "buffer_d", "41": CUBE_PASS}
 
 
 def _load_export(path: Path) -> Shadertoy:
@@ -726,12 +743,14 @@ def _load_export(path: Path) -> Shadertoy:
             common = _code(code, origin)
         elif kind == "sound":
             warnings.append(f"{origin}: sound passes make audio; the engine plays none (ignored)")
-        elif kind == "cubemap":
-            raise UnsupportedFeatureError(shown, None, f"renderpass {label!r} renders a cube map; "
-                                          "cube-map passes are not supported", "cubemap_pass")
-        elif kind in ("image", "buffer"):
+        elif kind in ("image", "buffer", "cubemap"):
             if kind == "image":
                 name = "image"
+            elif kind == "cubemap":
+                if CUBE_PASS in raw:
+                    raise ShaderSourceError(shown, None, f"renderpass {label!r}: more than one "
+                                            "cube-map renderpass (shadertoy.com has only Cube A)")
+                name = CUBE_PASS
             else:
                 letter = re.sub(r"\s+", "", label.lower())
                 name = {"buffera": "buffer_a", "bufferb": "buffer_b", "bufferc": "buffer_c",
@@ -744,7 +763,7 @@ def _load_export(path: Path) -> Shadertoy:
             raw[name] = _RawPass(name, _code(code, origin), [None] * 4)
             pass_of[index] = name
             for out in rp.get("outputs") or []:
-                if isinstance(out, dict) and "id" in out and kind == "buffer":
+                if isinstance(out, dict) and "id" in out and kind in ("buffer", "cubemap"):
                     buffer_ids[str(out["id"])] = name
         else:
             warnings.append(f"{origin}: renderpass type {kind!r} is unknown (ignored)")
@@ -786,6 +805,11 @@ def _export_channel(inp: dict, buffer_ids: Mapping[str, str], raw: Mapping[str, 
             warnings.append(f"{where}: reads a buffer that is not in the export (reads black)")
             return None
         return Channel(name, "", filt, wrap, vflip)
+    if ctype == "cubemap" and CUBE_PASS in raw and (
+            buffer_ids.get(str(inp.get("id"))) == CUBE_PASS or "previz/cubemap" in src
+            or _LEGACY_BUFFER_IDS.get(str(inp.get("id"))) == CUBE_PASS):
+        # The shader's own Cube A pass (shadertoy.com shows it as /media/previz/cubemap00.png).
+        return Channel(CUBE_PASS, "", filt, wrap, vflip)
     if ctype in ("texture", "cubemap", "volume"):
         target = {"texture": "2d", "cubemap": "cube", "volume": "3d"}[ctype]
         info = media_for_hash(src, target)
@@ -886,8 +910,16 @@ def _translate(raw: _RawPass, common: MappedSource | None, file: str) -> Shadert
     body = _join_continued_lines(body)
     plain = strip_comments("\n".join(body.lines))
     identifiers = set(_IDENT_RE.findall(plain))
-    old_style = "mainImage" not in identifiers and _OLD_MAIN_RE.search(plain) is not None
-    if "mainImage" not in identifiers and not old_style:
+    if raw.name == CUBE_PASS:
+        if "mainCubemap" not in identifiers:
+            origin = raw.code.origins[0].file if raw.code.origins else file
+            raise ShaderSourceError(origin, None, "no mainCubemap(out vec4 fragColor, in vec2 "
+                                    "fragCoord, in vec3 rayOri, in vec3 rayDir) function: a "
+                                    "cube-map pass renders through mainCubemap")
+        old_style = False
+    else:
+        old_style = "mainImage" not in identifiers and _OLD_MAIN_RE.search(plain) is not None
+    if raw.name != CUBE_PASS and "mainImage" not in identifiers and not old_style:
         origin = raw.code.origins[0].file if raw.code.origins else file
         raise ShaderSourceError(origin, None, "no mainImage(out vec4 fragColor, in vec2 fragCoord) "
                                 "function (nor an old-style main() writing gl_FragColor): is this "
@@ -925,7 +957,17 @@ def _translate(raw: _RawPass, common: MappedSource | None, file: str) -> Shadert
     # the shader (#define color ..., #define mainImage(o, u) ...) cannot rewrite the call.
     color = "_echoel_color"
     final = f"vec4(clamp({color}.rgb, 0.0, 1.0), 1.0)" if raw.name == "image" else color
-    if old_style:
+    if raw.name == CUBE_PASS:
+        # shadertoy.com renders each face with the ray through the pixel's centre, from the
+        # origin; _echoel_face maps (s, t, 1) in -1..1 of the face to that face's direction,
+        # in GL's cube-map orientation, so texture(cube, dir) reads what mainCubemap wrote.
+        lines = ("#undef main", "#undef mainCubemap", "uniform mat3 _echoel_face;", "void main() {",
+                 f"    vec4 {color} = vec4(0.0, 0.0, 0.0, 1.0);",
+                 "    vec2 _echoel_st = gl_FragCoord.xy / iResolution.xy * 2.0 - 1.0;",
+                 "    vec3 _echoel_dir = normalize(_echoel_face * vec3(_echoel_st, 1.0));",
+                 f"    mainCubemap({color}, gl_FragCoord.xy, vec3(0.0), _echoel_dir);",
+                 f"    {_OUTPUT} = {color};", "}")
+    elif old_style:
         lines = ("#undef main", "void main() {", f"    {_OUTPUT} = vec4(0.0, 0.0, 0.0, 1.0);",
                  "    _echoel_main();", f"    vec4 {color} = {_OUTPUT};", f"    {_OUTPUT} = {final};", "}")
     else:
@@ -964,12 +1006,152 @@ void main() {
 """
 
 
+#: Per cube face (+x, -x, +y, -y, +z, -z), the columns of the matrix taking (s, t, 1), with s
+#: and t in -1..1 across the face's texels, to the direction GL's cube-map lookup sends to that
+#: texel (OpenGL 4.6 core, table 8.19, solved for the direction).
+CUBE_FACE_MATRICES = (
+    ((0, 0, -1), (0, -1, 0), (1, 0, 0)),
+    ((0, 0, 1), (0, -1, 0), (-1, 0, 0)),
+    ((1, 0, 0), (0, 0, 1), (0, 1, 0)),
+    ((1, 0, 0), (0, 0, -1), (0, -1, 0)),
+    ((1, 0, 0), (0, -1, 0), (0, 0, 1)),
+    ((-1, 0, 0), (0, -1, 0), (0, 0, -1)),
+)
+_GL_FRAMEBUFFER = 0x8D40
+_GL_FRAMEBUFFER_BINDING = 0x8CA6
+_GL_COLOR_ATTACHMENT0 = 0x8CE0
+_GL_TEXTURE_CUBE_MAP_POSITIVE_X = 0x8515
+_GL_TEXTURE_CUBE_MAP_SEAMLESS = 0x884F
+
+
+def cube_face_size(size: tuple[int, int]) -> int:
+    """Face size of a cube-map pass for a layer of ``size``: the next power of two of the
+    longer side, within CUBE_FACE_MIN .. CUBE_FACE_MAX. Any thread."""
+    longest = max(int(size[0]), int(size[1]), 1)
+    return min(max(1 << (longest - 1).bit_length(), CUBE_FACE_MIN), CUBE_FACE_MAX)
+
+
+class _GLFaceBinder:
+    """The three raw GL calls moderngl lacks for rendering into a cube-map face.
+
+    moderngl (5.x) attaches only 2D textures and renderbuffers to framebuffers; the face of a
+    cube texture is attached here with glFramebufferTexture2D, called through ctypes on the GL
+    library of the current context (glvnd's libOpenGL dispatches to whichever of EGL or GLX made
+    it current). Render thread only.
+
+    Raises:
+        UnsupportedFeatureError: when no GL library with these functions can be loaded.
+    """
+
+    def __init__(self, shown: str) -> None:
+        import ctypes
+        import ctypes.util
+        import sys
+
+        names = (["/System/Library/Frameworks/OpenGL.framework/OpenGL"] if sys.platform == "darwin"
+                 else ["libOpenGL.so.0", "libGL.so.1", ctypes.util.find_library("OpenGL"),
+                       ctypes.util.find_library("GL")])
+        lib = None
+        for name in filter(None, names):
+            try:
+                candidate = ctypes.CDLL(name)
+                candidate.glFramebufferTexture2D  # noqa: B018 - probe for the symbol
+            except (OSError, AttributeError):
+                continue
+            lib = candidate
+            break
+        if lib is None:
+            raise UnsupportedFeatureError(shown, None, "cube-map render passes need "
+                                          "glFramebufferTexture2D from the system's OpenGL "
+                                          "library, which could not be loaded here", "cubemap_pass")
+        self._bind = lib.glBindFramebuffer
+        self._bind.argtypes = (ctypes.c_uint, ctypes.c_uint)
+        self._attach = lib.glFramebufferTexture2D
+        self._attach.argtypes = (ctypes.c_uint, ctypes.c_uint, ctypes.c_uint, ctypes.c_uint, ctypes.c_int)
+        self._get = lib.glGetIntegerv
+        self._get.argtypes = (ctypes.c_uint, ctypes.POINTER(ctypes.c_int))
+        self._enable = lib.glEnable
+        self._enable.argtypes = (ctypes.c_uint,)
+        self._ctypes = ctypes
+
+    def attach_face(self, fbo_glo: int, cube_glo: int, face: int) -> None:
+        """Make face ``face`` (0..5: +x, -x, +y, -y, +z, -z) of cube texture ``cube_glo`` the
+        colour attachment of framebuffer ``fbo_glo``, keeping the current binding."""
+        previous = self._ctypes.c_int(0)
+        self._get(_GL_FRAMEBUFFER_BINDING, self._ctypes.byref(previous))
+        self._bind(_GL_FRAMEBUFFER, fbo_glo)
+        self._attach(_GL_FRAMEBUFFER, _GL_COLOR_ATTACHMENT0, _GL_TEXTURE_CUBE_MAP_POSITIVE_X + face,
+                     cube_glo, 0)
+        self._bind(_GL_FRAMEBUFFER, previous.value)
+
+    def seamless_cube_maps(self) -> None:
+        """Filter across cube faces, as WebGL 2 always does (desktop GL does not by default)."""
+        self._enable(_GL_TEXTURE_CUBE_MAP_SEAMLESS)
+
+
+class _CubeBuffer:
+    """The cube map a cube-map pass renders: two RGBA16F cube textures used in turn (like
+    buffers, so the pass may read its previous frame), each face attached to a framebuffer.
+    Render thread only."""
+
+    def __init__(self, ctx: Any, binder: _GLFaceBinder) -> None:
+        self.ctx = ctx
+        self.binder = binder
+        self.size = 0
+        self.textures: list[Any] = []
+        self.fbos: list[list[Any]] = []  # per texture, one framebuffer per face
+        self._dummy: Any = None
+        self.front = 0
+
+    def ensure(self, face_size: int) -> None:
+        """(Re)create both cube textures at ``face_size``, cleared to transparent black."""
+        if face_size == self.size:
+            return
+        self.release()
+        # moderngl needs a 2D attachment to build a framebuffer; each then gets a cube face.
+        self._dummy = self.ctx.texture((face_size, face_size), 4, dtype="f2")
+        for _ in range(2):
+            cube = self.ctx.texture_cube((face_size, face_size), 4, dtype="f2")
+            faces = []
+            for face in range(6):
+                fbo = self.ctx.framebuffer(color_attachments=[self._dummy])
+                self.binder.attach_face(fbo.glo, cube.glo, face)
+                fbo.clear(0.0, 0.0, 0.0, 0.0)
+                faces.append(fbo)
+            self.textures.append(cube)
+            self.fbos.append(faces)
+        self.size = face_size
+        self.front = 0
+
+    @property
+    def front_texture(self) -> Any:
+        return self.textures[self.front]
+
+    @property
+    def back_fbos(self) -> list[Any]:
+        return self.fbos[1 - self.front]
+
+    def swap(self) -> None:
+        self.front = 1 - self.front
+
+    def release(self) -> None:
+        for faces in self.fbos:
+            for fbo in faces:
+                fbo.release()
+        for obj in [*self.textures, self._dummy]:
+            if obj is not None:
+                obj.release()
+        self.textures, self.fbos, self._dummy, self.size = [], [], None, 0
+
+
 class ShadertoyRenderer:
     """Compiles a Shadertoy's passes and renders them into the engine's layer buffer.
 
     Render thread only. Construction compiles every pass and makes the media stand-ins; each
     :meth:`render` runs the buffers and the image pass; :meth:`release` frees the GL objects.
-    Buffers are RGBA32F at the render size, cleared when the size changes. Sampler objects
+    Buffers are RGBA32F at the render size, cleared when the size changes; a cube-map pass
+    renders its six faces into an RGBA16F cube map of cube_face_size(render size) (or
+    ``cube_size``), kept between frames the same way. Sampler objects
     carry each channel's filter and wrap, so one texture can be read differently by two
     channels; they are unbound after each frame so other programs see plain texture state.
 
@@ -977,9 +1159,17 @@ class ShadertoyRenderer:
         ctx: The render thread's context.
         shader: The loaded Shadertoy.
         sample_rate: Reported as iSampleRate.
+        cube_size: Face size of the cube-map pass in pixels; None follows the render size
+            (:func:`cube_face_size`).
+
+    Raises:
+        ShaderSourceError: a pass does not compile (naming its file and line).
+        UnsupportedFeatureError: the shader has a cube-map pass and this GL cannot render
+            into cube maps.
     """
 
-    def __init__(self, ctx: Any, shader: Shadertoy, *, sample_rate: float = DEFAULT_SAMPLE_RATE) -> None:
+    def __init__(self, ctx: Any, shader: Shadertoy, *, sample_rate: float = DEFAULT_SAMPLE_RATE,
+                 cube_size: int | None = None) -> None:
         import moderngl
 
         from live.render.program import _PassBuffer
@@ -995,6 +1185,12 @@ class ShadertoyRenderer:
         self._media: dict[str, Any] = {}
         self._images: dict[tuple[str, bool], Any] = {}
         self._buffers = {name: _PassBuffer(ctx, name, True, True) for name in shader.buffers}
+        self._cube: _CubeBuffer | None = None
+        self.cube_size = cube_size
+        if shader.has_cube_pass:
+            binder = _GLFaceBinder(shader.display_name)
+            binder.seamless_cube_maps()
+            self._cube = _CubeBuffer(ctx, binder)
         self._mipmapped = {c.source for c in shader.channels() if c.filter == "mipmap"}
         self._audio = None
         self._frame = 0
@@ -1020,6 +1216,7 @@ class ShadertoyRenderer:
         # iGlobalTime: old shaders that declare it themselves get the time under that name.
         uniforms = {name: program.get(name, None) for name in (*UNIFORM_DECLARATIONS, "iGlobalTime")}
         uniforms = {k: v for k, v in uniforms.items() if isinstance(v, moderngl.Uniform)}
+        face = program.get("_echoel_face", None)
         channels = []
         for index, channel in enumerate(p.channels):
             uniform = program.get(CHANNEL_NAMES[index], None)
@@ -1044,7 +1241,8 @@ class ShadertoyRenderer:
             # An unsampled channel still has a size (iChannelResolution) but is not bound.
             channels.append((index, channel, sampler if active else None, active))
         return {"pass": p, "program": program, "vao": vao, "uniforms": uniforms,
-                "channels": channels, "buffer": self._buffers.get(p.name)}
+                "channels": channels, "buffer": self._buffers.get(p.name),
+                "face": face if p.name == CUBE_PASS else None}
 
     def _filter(self, name: str) -> tuple[int, int]:
         gl = self._gl
@@ -1117,6 +1315,9 @@ class ShadertoyRenderer:
         width, height = size
         for buffer in self._buffers.values():
             buffer.ensure((width, height))
+        face_size = self.cube_size or cube_face_size(size)
+        if self._cube is not None:
+            self._cube.ensure(face_size)
         if self._audio is not None:
             self._update_audio(engine)
         values = self._frame_values(size, params, engine)
@@ -1124,6 +1325,10 @@ class ShadertoyRenderer:
             for plan in self._passes:
                 buffer = plan["buffer"]
                 resolutions = self._bind_channels(plan, images, size)
+                if plan["pass"].name == CUBE_PASS:
+                    values["iResolution"] = (float(face_size), float(face_size), 1.0)
+                else:
+                    values["iResolution"] = (float(width), float(height), 1.0)
                 for name, uniform in plan["uniforms"].items():
                     if name == "iChannelResolution":
                         uniform.write(np.asarray(resolutions, np.float32).tobytes()[:uniform.array_length * 12])
@@ -1133,6 +1338,9 @@ class ShadertoyRenderer:
                         uniform.value = values[name][0] if n == 1 else values[name][:n]
                     else:
                         uniform.value = values[name]
+                if plan["pass"].name == CUBE_PASS:
+                    self._render_cube(plan, face_size)
+                    continue
                 target = buffer.back_fbo if buffer is not None else fbo
                 target.viewport = (0, 0, width, height)
                 target.use()
@@ -1146,6 +1354,23 @@ class ShadertoyRenderer:
                         sampler.clear(index)
         finally:
             self._frame += 1
+
+    def _render_cube(self, plan: dict, face_size: int) -> None:
+        """The six faces of the cube-map pass, into the back cube map, then swap."""
+        cube = self._cube
+        for face, fbo in enumerate(cube.back_fbos):
+            if plan["face"] is not None:
+                plan["face"].value = tuple(float(v) for column in CUBE_FACE_MATRICES[face]
+                                           for v in column)
+            fbo.viewport = (0, 0, face_size, face_size)
+            fbo.use()
+            plan["vao"].render(self._gl.TRIANGLES, vertices=3)
+        cube.swap()
+        if CUBE_PASS in self._mipmapped:
+            cube.front_texture.build_mipmaps()
+        for index, _, sampler, _ in plan["channels"]:
+            if sampler is not None:
+                sampler.clear(index)
 
     def _frame_values(self, size: tuple[int, int], params: Mapping[str, Any], engine: Any) -> dict:
         width, height = size
@@ -1192,6 +1417,8 @@ class ShadertoyRenderer:
         if source in self._buffers:
             buffer = self._buffers[source]
             return buffer.front_texture if buffer.textures else self._black
+        if source == CUBE_PASS:
+            return self._cube.front_texture if self._cube.textures else self._black_cube
         if source == "media":
             return self._media[channel.argument]
         if source == "image":
@@ -1226,10 +1453,17 @@ class ShadertoyRenderer:
         buffer = self._buffers.get(name)
         return buffer.front_texture if buffer is not None and buffer.textures else None
 
+    def cube_texture(self) -> Any | None:
+        """The latest content of the cube-map pass (a TextureCube; None without a cube pass or
+        before the first frame). Render thread."""
+        return self._cube.front_texture if self._cube is not None and self._cube.textures else None
+
     def release(self) -> None:
         """Free every GL object this renderer made. Render thread."""
         for buffer in self._buffers.values():
             buffer.release()
+        if self._cube is not None:
+            self._cube.release()
         for obj in [*self._objects, *self._media.values(), *self._images.values(),
                     self._black, self._black3d, self._black_cube]:
             obj.release()

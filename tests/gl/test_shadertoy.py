@@ -18,12 +18,13 @@ from live.render.importer import strict_check
 from live.render.program import EngineUniforms
 from live.render.shader_source import (
     ShaderSourceError,
-    UnsupportedFeatureError,
     default_search_roots,
 )
 from live.render.shadertoy import (
+    CUBE_FACE_MAX,
     MEDIA,
     Channel,
+    cube_face_size,
     ShadertoyRenderer,
     load_shadertoy,
     media_for_hash,
@@ -37,6 +38,8 @@ TOYS = Path(__file__).resolve().parents[1] / "fixtures" / "shadertoy"
 # Shaders written in GLSL ES 3.00 / WebGL 1 ways that desktop GLSL reads differently (kept apart
 # from TOYS, whose set the import benchmark test counts).
 ES_TOYS = Path(__file__).resolve().parents[1] / "fixtures" / "shadertoy_es"
+# Our own shaders with a cube-map pass (Cube A).
+CUBE_TOYS = Path(__file__).resolve().parents[1] / "fixtures" / "shadertoy_cube"
 ENGINE_ROOTS = [Path(__file__).resolve().parents[1] / "fixtures" / "engine", TOYS,
                 *default_search_roots()]
 
@@ -174,15 +177,7 @@ def test_api_export_maps_passes_channels_and_media(ctx):
     assert out[..., :3].std() > 0.05 and np.all(out[..., 3] == 1.0)
 
 
-def test_unsupported_and_broken_exports_say_why(tmp_path):
-    doc = json.loads((TOYS / "export.json").read_text())
-    doc["Shader"]["renderpass"].append({"inputs": [], "outputs": [{"id": 41, "channel": 0}],
-                                        "code": "void mainCubemap() {}", "name": "Cube A",
-                                        "type": "cubemap"})
-    (tmp_path / "cube.json").write_text(json.dumps(doc))
-    with pytest.raises(UnsupportedFeatureError) as info:
-        load_shadertoy(tmp_path / "cube.json")
-    assert info.value.feature == "cubemap_pass"
+def test_broken_exports_say_why(tmp_path):
     (tmp_path / "bad.json").write_text('{"Shader": {"renderpass": [}')
     with pytest.raises(ShaderSourceError, match=r"bad\.json:1: invalid JSON"):
         load_shadertoy(tmp_path / "bad.json")
@@ -258,3 +253,91 @@ def test_shadertoy_layer_parameters_are_mappable_and_checked(ctx):
                                     'source = "nothing_here"\n'))
     finally:
         engine.release()
+
+
+# ---- cube-map passes ----
+
+
+def gl_cube_direction(face, s, t):
+    """The direction GL's cube-map lookup sends to face ``face`` at s, t in -1..1."""
+    return [(1, -t, -s), (-1, -t, s), (s, 1, t), (s, -1, -t), (s, -t, 1), (-s, -t, -1)][face]
+
+
+def test_cube_pass_renders_each_face_with_its_ray_direction(ctx):
+    shader = load_shadertoy(CUBE_TOYS / "faces")
+    assert [p.name for p in shader.passes] == ["cube_a", "image"]
+    renderer = ShadertoyRenderer(ctx, shader)
+    tex = ctx.texture((8, 8), 4, dtype="f4")
+    fbo = ctx.framebuffer(color_attachments=[tex])
+    try:
+        renderer.render(fbo, (8, 8), {}, {}, EngineUniforms())
+        cube = renderer.cube_texture()
+        n = cube_face_size((8, 8))
+        assert cube.size == (n, n) and n == 16
+        centre = (np.arange(n) + 0.5) / n
+        s, t = np.meshgrid(centre * 2 - 1, centre * 2 - 1)  # rows are t (first row at the bottom)
+        for face in range(6):
+            got = np.frombuffer(cube.read(face), np.float16).reshape(n, n, 4).astype(np.float32)
+            want = np.stack(np.broadcast_arrays(*gl_cube_direction(face, s, t)), axis=-1)
+            want /= np.linalg.norm(want, axis=-1, keepdims=True)
+            np.testing.assert_allclose(got[..., :3], want, atol=2e-3)
+            np.testing.assert_array_equal(got[..., 3], np.broadcast_to(centre, (n, n)))
+    finally:
+        renderer.release()
+        release_framebuffers(ctx, fbo, tex)
+
+
+def test_cube_face_size_follows_the_layer_within_bounds():
+    assert cube_face_size((5, 1)) == 16
+    assert cube_face_size((300, 200)) == 512
+    assert cube_face_size((1920, 1080)) == CUBE_FACE_MAX == 512
+
+
+def test_a_buffer_reads_the_cube_map_of_the_previous_frame(ctx):
+    # Passes run A, B, C, D, Cube A, Image: the buffer sees the cube map one frame late.
+    first = render_frames(ctx, CUBE_TOYS / "read_by_buffer", (6, 1), frames=1)[0]
+    np.testing.assert_array_equal(first, np.tile([0.0, 0.0, 0.0, 1.0], (6, 1)))
+    out = render_frames(ctx, CUBE_TOYS / "read_by_buffer", (6, 1), frames=2)[0]
+    np.testing.assert_array_equal(out, [[1, 0, 0, 1], [0, 1, 0, 1], [0, 0, 1, 1], [1, 1, 1, 1],
+                                        [0.5, 0.5, 0.5, 1], [0, 0, 0, 1]])
+
+
+def test_cube_pass_reads_its_own_previous_frame(ctx):
+    for frames, want in ((1, 0.25), (3, 0.75)):
+        out = render_frames(ctx, CUBE_TOYS / "feedback", (8, 2), frames=frames)
+        # red and green count frames; blue shows iResolution.x of the cube pass (16 px faces)
+        np.testing.assert_array_equal(out[:, :4], np.tile([want, want / 2, 0.25, 1.0], (2, 4, 1)))
+        np.testing.assert_array_equal(out[:, 4:], np.tile([want, want / 2, 0.25, 1.0], (2, 4, 1)))
+
+
+def test_api_export_with_a_cube_pass_binds_it_by_output_id(ctx, tmp_path):
+    faces = CUBE_TOYS / "read_by_buffer"
+    sampler = {"filter": "nearest", "wrap": "clamp", "vflip": "true"}
+    doc = {"Shader": {"info": {"name": "cube export"}, "renderpass": [
+        {"type": "buffer", "name": "Buffer A", "code": (faces / "buffer_a.glsl").read_text(),
+         "outputs": [{"id": 257, "channel": 0}],
+         "inputs": [{"id": 41, "channel": 0, "ctype": "cubemap", "sampler": sampler,
+                     "src": "/media/previz/cubemap00.png"}]},
+        {"type": "cubemap", "name": "Cube A", "code": (faces / "cube_a.glsl").read_text(),
+         "outputs": [{"id": 41, "channel": 0}], "inputs": []},
+        {"type": "image", "name": "Image", "code": (faces / "image.glsl").read_text(),
+         "outputs": [{"id": 37, "channel": 0}],
+         "inputs": [{"id": 257, "channel": 0, "ctype": "buffer", "sampler": sampler,
+                     "src": "/media/previz/buffer00.png"}]}]}}
+    (tmp_path / "cube.json").write_text(json.dumps(doc))
+    shader = load_shadertoy(tmp_path / "cube.json")
+    assert [p.name for p in shader.passes] == ["buffer_a", "cube_a", "image"]
+    assert shader.passes[0].channels[0] == Channel("cube_a", "", "nearest", "clamp", True)
+    out = render_frames(ctx, tmp_path / "cube.json", (6, 1), frames=2)[0]
+    np.testing.assert_array_equal(out[:3], [[1, 0, 0, 1], [0, 1, 0, 1], [0, 0, 1, 1]])
+
+
+def test_cube_pass_errors_say_what_is_expected(tmp_path):
+    (tmp_path / "image.glsl").write_text("void mainImage(out vec4 c, in vec2 f) { c = vec4(1.0); }\n")
+    (tmp_path / "cube_a.glsl").write_text("void mainImage(out vec4 c, in vec2 f) { c = vec4(1.0); }\n")
+    with pytest.raises(ShaderSourceError, match=r"cube_a\.glsl: no mainCubemap\(out vec4 fragColor"):
+        load_shadertoy(tmp_path)
+    (tmp_path / "cube_a.glsl").unlink()
+    (tmp_path / "channels.toml").write_text('[image]\niChannel0 = "cube_a"\n')
+    with pytest.raises(ShaderSourceError, match=r"cube_a is bound but there is no cube_a\.glsl"):
+        load_shadertoy(tmp_path)
