@@ -2,7 +2,8 @@
 
     python benchmarks/isf_compat.py DIR [--shadertoy] [--json] [--timeout S] [--no-strict]
 
-For every shader under DIR (ISF: ``*.fs`` and ``*.frag`` files; with ``--shadertoy``:
+For every shader under DIR (ISF: ``*.fs`` and ``*.frag`` files and ``.vs`` files in
+VERTEX_SHADER_ART mode; with ``--shadertoy``:
 JSON exports and folders holding image.glsl) the file is loaded, compiled and rendered for 30
 frames at 64x64 in a child process with its own GL context while its inputs are driven the way
 a performer would (floats and points animated, events pulsed, a test picture on image inputs,
@@ -45,6 +46,7 @@ from live.render.importer import (
     ShaderChecker,
 )
 from live.render.shadertoy import is_shadertoy_source
+from live.render.vsa import is_vsa_file
 
 #: Share of files that must be nonconstant.
 ISF_TARGET = 98.0
@@ -65,7 +67,9 @@ def find_shaders(root: Path, shadertoy: bool) -> list[Path]:
             found.extend(here / f for f in sorted(filenames)
                          if f.lower().endswith(".json") and is_shadertoy_source(here / f))
         else:
-            found.extend(here / f for f in sorted(filenames) if Path(f).suffix.lower() in ISF_FOLDER_SUFFIXES)
+            # vertexshaderart pieces are .vs files whose header says MODE VERTEX_SHADER_ART.
+            found.extend(here / f for f in sorted(filenames)
+                         if Path(f).suffix.lower() in ISF_FOLDER_SUFFIXES or is_vsa_file(here / f))
     return found
 
 

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from live.render.validate import ValidatorError, _Died, _Timeout, _Worker, serve_worker
+from live.render.vsa import is_vsa_file
 
 #: Default seconds one file may take to load, compile and render its frames.
 DEFAULT_TIMEOUT = 20.0
@@ -317,8 +318,8 @@ def detect_kind(path: Path) -> str | None:
     path = Path(path)
     if is_shadertoy_source(path):
         return "shadertoy"
-    if path.is_file() and path.suffix.lower() in ISF_SUFFIXES:
-        return "isf"
+    if path.is_file() and (path.suffix.lower() in ISF_SUFFIXES or is_vsa_file(path)):
+        return "isf"  # a vertexshaderart piece (.vs, MODE VERTEX_SHADER_ART) is ISF too
     return None
 
 
@@ -459,12 +460,12 @@ class _Checker:
         import moderngl
 
         from live.render.isf import load_isf
-        from live.render.program import IsfRenderer
+        from live.render.vsa import renderer_for
 
         roots = [Path(r) for r in request["roots"]] if request.get("roots") else None
         shader = load_isf(path, roots)
         answer["kind"] = shader.kind
-        renderer = IsfRenderer(self.ctx, shader)
+        renderer = renderer_for(self.ctx, shader)  # IsfRenderer, or VsaRenderer
         answer["warnings"].extend(shader.warnings)  # after compiling: repairs add remarks
         try:
             shown = shader.display_name
@@ -706,7 +707,7 @@ def expand_import_paths(paths: Iterable[Path | str]) -> list[Path]:
             dirnames.sort()
             for filename in sorted(filenames):
                 file = here / filename
-                if file.suffix.lower() in ISF_FOLDER_SUFFIXES or (
+                if file.suffix.lower() in ISF_FOLDER_SUFFIXES or is_vsa_file(file) or (
                         file.suffix.lower() == ".json" and is_shadertoy_source(file)):
                     found.append(file)
     return found
@@ -756,7 +757,7 @@ def _import_one(item: Path, library: Path, force: bool, validator: Any,
     name = library_name(item)
     kind = detect_kind(item)
     if kind is None:
-        return ImportResult(name, "", "skipped", "not an ISF shader (.fs, .frag, .glsl) or a "
+        return ImportResult(name, "", "skipped", "not an ISF shader (.fs, .frag, .glsl, or a .vs in VERTEX_SHADER_ART mode) or a "
                             "Shadertoy (folder with image.glsl, or API JSON export)", shown)
     if kind == "shadertoy":
         result = checker.check(item, "shadertoy")

@@ -1300,6 +1300,11 @@ def load_isf(path: Path | str, roots: list[Path] | None = None) -> IsfShader:
     shown = display_path(path)
     text = read_shader_file(path)
     split = split_header(text, shown)
+    if split.header is not None and split.header.get("MODE") == "VERTEX_SHADER_ART":
+        # A vertexshaderart.com piece (VDMX's and ossia score's mode): see live/render/vsa.py.
+        from live.render.vsa import load_vsa
+
+        return load_vsa(path, split, roots)
     h = _Header(split, shown)
     if split.header is not None:
         h.check_keys(split.header, _TOP_KEYS, "the header", split.header_line)

@@ -175,14 +175,15 @@ class _Tester:
         import moderngl
         import numpy as np
 
-        from live.render.program import EngineUniforms, IsfRenderer
+        from live.render.program import EngineUniforms
+        from live.render.vsa import renderer_for
 
         ctx = self.ctx
         fbo, prev = self._targets(size)
         renderer = None
         try:
             fbo.clear(0.0, 0.0, 0.0, 0.0)
-            renderer = IsfRenderer(ctx, shader)
+            renderer = renderer_for(ctx, shader)  # IsfRenderer, or VsaRenderer
             images = {inp.name: self.test_image for inp in shader.inputs if inp.type == "image"}
             uniforms = EngineUniforms(audio_fft=self.fft, audio_wave=self.wave, prev_frame=prev,
                                       bass=0.5, mid=0.4, treb=0.3, rms=0.4)

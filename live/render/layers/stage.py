@@ -12,6 +12,7 @@ import moderngl
 
 from live.render.isf import IsfShader, ShaderParamError
 from live.render.program import EngineUniforms, IsfRenderer
+from live.render.vsa import renderer_for
 
 #: ISF input types a mapping can drive with one float.
 SCALAR_TYPES = ("float", "long", "bool", "event")
@@ -32,7 +33,7 @@ class ShaderStage:
 
     def setup(self, ctx: moderngl.Context) -> None:
         if self.renderer is None:
-            self.renderer = IsfRenderer(ctx, self.shader)
+            self.renderer = renderer_for(ctx, self.shader)  # IsfRenderer, or VsaRenderer
 
     def render(self, fbo: moderngl.Framebuffer, size: tuple[int, int],
                images: dict[str, moderngl.Texture], engine: EngineUniforms, *,
