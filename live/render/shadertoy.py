@@ -4,8 +4,9 @@ Two ways to bring a Shadertoy in:
 
 - the JSON the Shadertoy API returns (``{"Shader": {"info": ..., "renderpass": [...]}}``, or the
   inner object alone, or a list of them: the first is used);
-- a folder holding ``image.glsl``, optionally ``common.glsl`` and ``buffer_a.glsl`` ..
-  ``buffer_d.glsl``, and a ``channels.toml`` that binds iChannel0-3 of each pass::
+- a folder holding ``image.glsl``, optionally ``common.glsl``, ``buffer_a.glsl`` ..
+  ``buffer_d.glsl`` and a cube-map pass ``cube_a.glsl``, and a ``channels.toml`` that binds
+  iChannel0-3 of each pass::
 
       [info]                       # optional
       name = "Warp tunnel"
@@ -19,7 +20,7 @@ Two ways to bring a Shadertoy in:
       iChannel2 = "image:rock.png" # an image file, relative to the folder
       iChannel3 = "media:rgba_noise_medium"
 
-  Sources: ``buffer_a`` .. ``buffer_d``, ``self``, ``audio``, ``below`` (the picture composited
+  Sources: ``buffer_a`` .. ``buffer_d``, ``cube_a``, ``self``, ``audio``, ``below`` (the picture composited
   under this layer), ``layer:<id>``, ``image:<path>``, ``media:<name>`` (Shadertoy's own media,
   see MEDIA), ``keyboard``, ``none``. A table form adds ``filter`` (nearest, linear, mipmap),
   ``wrap`` (clamp, repeat) and ``vflip`` (true, false).
@@ -34,7 +35,9 @@ the EXT texture functions, line continuations, macro arguments, desktop-only typ
 rewritten on the way, line numbers kept (see docs/shadertoy.md). Buffers are RGBA32F
 at the render size, kept from frame to frame; passes run A, B, C, D, then Image, and a pass that
 reads a buffer sees its latest content (this frame's when that buffer ran before it, else the
-last frame's), as on shadertoy.com.
+last frame's), as on shadertoy.com. A cube-map pass (``cube_a``, run after the buffers) calls
+``mainCubemap`` for the six faces of an RGBA16F cube map kept the same way (see docs/shadertoy.md
+for its face size).
 
 Threads: loading and translation (:func:`load_shadertoy`, :func:`resolve_shadertoy_path`,
 :func:`standin_media`) are pure Python and run on any thread; :class:`ShadertoyRenderer` runs on
