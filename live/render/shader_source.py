@@ -62,9 +62,10 @@ class ShaderNotFoundError(ShaderSourceError):
 
 
 class UnsupportedFeatureError(ShaderSourceError):
-    """A shader uses a feature this engine does not implement (an ISF cube map, a Shadertoy
-    cube-map pass...). ``feature`` is a short stable name ("cubemap") for reports such as
-    ``unsupported:cubemap`` in benchmarks/isf_compat.py; the message says what to do instead."""
+    """A shader uses a feature this engine does not implement (an ISF IMPORTED cube map, a
+    Shadertoy cube-map pass where raw GL cannot be loaded...). ``feature`` is a short stable name
+    ("cubemap", "cubemap_pass") for reports such as ``unsupported:cubemap`` in
+    benchmarks/isf_compat.py; the message says what to do instead."""
 
     def __init__(self, file: str | os.PathLike[str], line: int | None, message: str,
                  feature: str) -> None:
