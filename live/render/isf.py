@@ -1165,11 +1165,23 @@ def global_declared_names(code: str, candidates: Sequence[str]) -> set[str]:
     """
     plain = strip_comments(code)
     defined = set(_DEFINE_RE.findall(plain))
+    top_text = _top_level_text(plain)
+    found = set()
+    for name in candidates:
+        if name in defined or re.search(r"\b[A-Za-z_]\w*\s+" + re.escape(name) + r"\s*[;=\[,(]", top_text):
+            found.add(name)
+    return found
+
+
+def _top_level_text(plain: str) -> str:
+    """``plain`` (comments stripped) with everything inside braces and parentheses blanked.
+
+    Opening brackets at top level are kept (``name(`` marks a function); newlines are kept.
+    """
     top: list[str] = []
     depth = 0
     for ch in plain:
         if ch in "{(":
-            # Keep the opening bracket itself at top level: "name(" marks a function.
             top.append(ch if depth == 0 else " ")
             depth += 1
         elif ch in "})":
@@ -1177,12 +1189,82 @@ def global_declared_names(code: str, candidates: Sequence[str]) -> set[str]:
             top.append(" ")
         else:
             top.append(ch if depth == 0 or ch == "\n" else " ")
-    top_text = "".join(top)
-    found = set()
-    for name in candidates:
-        if name in defined or re.search(r"\b[A-Za-z_]\w*\s+" + re.escape(name) + r"\s*[;=\[,(]", top_text):
-            found.add(name)
+    return "".join(top)
+
+
+# A global stage variable: ``[flat|smooth|noperspective|centroid] in|out [precision] TYPE NAME[N];``
+# (after the rewrites, so ``varying`` already reads ``in``/``out``).
+_STAGE_VARIABLE_RE = re.compile(
+    r"(?:^|(?<=[;}\n]))\s*((?:(?:flat|smooth|noperspective|centroid)\s+)*)(in|out)\s+"
+    r"(?:(?:highp|mediump|lowp)\s+)?([A-Za-z_]\w*)\s+([A-Za-z_]\w*)\s*(?:\[\s*(\d+)\s*\])?\s*;")
+# The value a fragment input gets when no vertex shader writes it, by type. A vec2 in ISF files
+# is a texture coordinate (VIDVOX's left_coord, texOffsets[i]...), so it reads this fragment's
+# own normalised coordinate: neighbour lookups then sample the pixel itself (a blur becomes the
+# identity, an edge detector sees no edge) instead of the corner pixel 0 would give.
+_NEUTRAL_VALUES = {
+    "float": "0.0", "vec2": "isf_Position * 0.5 + 0.5", "vec3": "vec3(0.0)", "vec4": "vec4(0.0)",
+    "int": "0", "ivec2": "ivec2(0)", "ivec3": "ivec3(0)", "ivec4": "ivec4(0)",
+    "uint": "0u", "uvec2": "uvec2(0u)", "uvec3": "uvec3(0u)", "uvec4": "uvec4(0u)",
+    "mat2": "mat2(1.0)", "mat3": "mat3(1.0)", "mat4": "mat4(1.0)",
+}
+
+
+@dataclass(frozen=True)
+class StageVariable:
+    """A global ``in`` or ``out`` variable of one shader stage (arrays have a ``size``)."""
+
+    qualifiers: str
+    direction: str
+    type_name: str
+    name: str
+    size: int | None
+
+
+def stage_variables(plain: str, direction: str) -> dict[str, StageVariable]:
+    """The global ``direction`` (``"in"`` or ``"out"``) variables that GLSL ``plain`` declares.
+
+    ``plain`` is a rewritten body with comments stripped. A name declared in both branches of
+    an ``#if`` (VIDVOX files declare ``varying`` for GLSL 1.20 and ``in`` otherwise) counts
+    once. Any thread.
+    """
+    found: dict[str, StageVariable] = {}
+    for m in _STAGE_VARIABLE_RE.finditer(_top_level_text(plain)):
+        if m.group(2) != direction or m.group(4) in found:
+            continue
+        found[m.group(4)] = StageVariable(" ".join(m.group(1).split()), m.group(2), m.group(3),
+                                          m.group(4), int(m.group(5)) if m.group(5) else None)
     return found
+
+
+def feed_unwritten_fragment_inputs(fragment_plain: str, vertex_plain: str
+                                   ) -> tuple[list[str], list[str], list[StageVariable]]:
+    """Vertex-stage lines that write every fragment input the vertex body does not declare.
+
+    Old ISF filters read ``varying`` coordinates their companion ``.vs`` computes; when the
+    ``.vs`` is missing (or does not declare one of them), GLSL 1.50+ drivers refuse to link
+    and others leave the value undefined (Mesa: 0). Returns (declarations, assignments, the
+    inputs fed): ``out`` declarations for the vertex stage and statements that give each input
+    its neutral value (see _NEUTRAL_VALUES); inputs of types without one (structs) are left
+    alone. Any thread.
+    """
+    outputs = stage_variables(vertex_plain, "out")
+    declarations: list[str] = []
+    assignments: list[str] = []
+    fed: list[StageVariable] = []
+    for var in stage_variables(fragment_plain, "in").values():
+        value = _NEUTRAL_VALUES.get(var.type_name)
+        if var.name in outputs or value is None:
+            continue
+        qualifiers = f"{var.qualifiers} " if var.qualifiers else ""
+        if var.size is None:
+            declarations.append(f"{qualifiers}out {var.type_name} {var.name};")
+            assignments.append(f"{var.name} = {value};")
+        else:
+            declarations.append(f"{qualifiers}out {var.type_name} {var.name}[{var.size}];")
+            assignments.append(f"for (int isf_i = 0; isf_i < {var.size}; ++isf_i) "
+                               f"{var.name}[isf_i] = {value};")
+        fed.append(var)
+    return declarations, assignments, fed
 
 
 def engine_uniform_names(engine_file: Path = ENGINE_GLSL) -> list[str]:
@@ -1241,7 +1323,8 @@ def _prepare_body(text: str, path: Path, first_line: int, roots: Sequence[Path] 
 
 def _assemble(stage: str, body: _Body, declarations: list[tuple[str, int | None]],
               skip_engine: set[str], file: str, own_output: bool,
-              helpers: Sequence[str] = ()) -> MappedSource:
+              helpers: Sequence[str] = (), fed_outputs: Sequence[str] = (),
+              fed_assignments: Sequence[str] = ()) -> MappedSource:
     out = MappedSource()
     out.append("#version 330 core", file, None)
     for text, origin_file, origin_line in body.extensions:
@@ -1256,6 +1339,8 @@ def _assemble(stage: str, body: _Body, declarations: list[tuple[str, int | None]
     else:
         out.append("in vec2 isf_Position;", file, None)
         out.append("out vec2 isf_FragNormCoord;", file, None)
+        for line in fed_outputs:
+            out.append(line, file, None)
     for text, line in declarations:
         out.append(text, file, line)
     _append_file(out, ISF_GLSL, set())
@@ -1269,6 +1354,10 @@ def _assemble(stage: str, body: _Body, declarations: list[tuple[str, int | None]
         # transparent 0 Mesa happens to give. Alpha the file does write is kept as written.
         start = "" if own_output else "isf_FragColor = vec4(0.0, 0.0, 0.0, 1.0); "
         out.append(f"void main() {{ {start}isf_main(); }}", file, None)
+    elif fed_assignments:
+        # The vertex body's main was renamed isf_vs_main (see load_isf); the inputs it does
+        # not write get their neutral values after it.
+        out.append(f"void main() {{ isf_vs_main(); {' '.join(fed_assignments)} }}", file, None)
     # moderngl substitutes `#include "name"` anywhere in a source, comments included, and fails
     # on names it does not know. Real directives are expanded by now; whatever is left is in
     # comments, so break the pattern there.
@@ -1276,6 +1365,15 @@ def _assemble(stage: str, body: _Body, declarations: list[tuple[str, int | None]
         if "#include" in line:
             out.replace_line(index, line.replace("#include", "# include"))
     return out
+
+
+def _declaration_line(source: MappedSource, name: str) -> int | None:
+    """The file line of the first ``in ... name`` declaration in ``source`` (for warnings)."""
+    pattern = re.compile(rf"\bin\b[^;]*\b{re.escape(name)}\b")
+    for line, origin in zip(source.lines, source.origins, strict=True):
+        if pattern.search(line):
+            return origin.line
+    return None
 
 
 def _default_vertex_body() -> str:
@@ -1353,10 +1451,30 @@ def load_isf(path: Path | str, roots: list[Path] | None = None) -> IsfShader:
         # ``saturate`` must not get the HLSL helper of that name beside it.
         declared = global_declared_names(body.plain_text, sorted(idents)) | own
         helpers[stage] = compat_helpers(idents, declared, images)
+    fed_outputs, fed_assignments, fed = feed_unwritten_fragment_inputs(
+        fragment_body.plain_text, vertex_body.plain_text)
+    if fed:
+        for index, line in enumerate(vertex_body.source.lines):
+            if _MAIN_DEF_RE.search(line):
+                vertex_body.source.replace_line(index, _MAIN_DEF_RE.sub("void isf_vs_main(", line))
+        where = (f"{display_path(vertex_path)} does not write" if vertex_path is not None
+                 else f"no {path.stem}.vs beside the file writes")
+        # One warning for all of them: a filter missing its .vs reads eight neighbour
+        # coordinates, and eight lines would bury the point.
+        coords = [v.name for v in fed if v.type_name == "vec2"]
+        others = [v.name for v in fed if v.type_name != "vec2"]
+        reads = []
+        if coords:
+            reads.append(f"{', '.join(coords)} read this fragment's normalised coordinate")
+        if others:
+            reads.append(f"{', '.join(others)} read 0 (matrices: the identity)")
+        h.warn(_declaration_line(fragment_body.source, fed[0].name),
+               f"fragment inputs that {where}: {'; '.join(reads)}")
     fragment_map = _assemble("fragment", fragment_body, declarations, skip_engine, shown,
                              own_output=bool(outputs), helpers=helpers["fragment"])
     vertex_map = _assemble("vertex", vertex_body, declarations, skip_engine, shown,
-                           own_output=False, helpers=helpers["vertex"])
+                           own_output=False, helpers=helpers["vertex"],
+                           fed_outputs=fed_outputs, fed_assignments=fed_assignments)
 
     return IsfShader(
         path=path,

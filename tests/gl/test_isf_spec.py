@@ -316,3 +316,43 @@ def test_picture_stats_threshold_is_one_eight_bit_step():
     assert stats.nonconstant and stats.transparent
     assert stats.hidden_change == pytest.approx(0.5)  # the green the audience never sees
     assert not picture_stats([detail]).transparent
+
+
+# ---- vertex-stage inputs ---------------------------------------------------------------------
+
+
+def _render_spec(ctx, name: str, size: tuple[int, int]) -> np.ndarray:
+    renderer = IsfRenderer(ctx, load_isf(SPEC / name))
+    tex, fbo = float_target(ctx, size)
+    try:
+        renderer.render(fbo, size, {}, {}, EngineUniforms())
+        return read(fbo)
+    finally:
+        renderer.release()
+        release_framebuffers(ctx, fbo, tex)
+
+
+def _norm_coords(size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised pixel-centre coordinates [row, column], row 0 at the bottom."""
+    x, y = np.meshgrid((np.arange(size[0]) + 0.5) / size[0], (np.arange(size[1]) + 0.5) / size[1])
+    return x, y
+
+
+def test_fragment_inputs_without_a_vs_read_the_fragments_own_coordinate(ctx):
+    # A filter copied without its .vs: on strict drivers the program would not link, on Mesa
+    # the coordinates would be 0 (every neighbour tap on the corner pixel).
+    out = _render_spec(ctx, "unfed_inputs.fs", (4, 2))
+    x, y = _norm_coords((4, 2))
+    np.testing.assert_allclose(out[..., 0], x, atol=1e-6)
+    np.testing.assert_allclose(out[..., 1], y, atol=1e-6)
+    np.testing.assert_allclose(out[..., 2], 0.5, atol=1e-6)  # float 0, mat2 the identity
+    if shutil.which("glslangValidator") is not None:
+        shader = load_isf(SPEC / "unfed_inputs.fs")
+        assert strict_check("vert", shader.vertex_source, shader.vertex_map) is None
+
+
+def test_a_vs_keeps_what_it_writes_and_the_rest_is_fed(ctx):
+    out = _render_spec(ctx, "half_fed.fs", (4, 2))
+    x, y = _norm_coords((4, 2))
+    np.testing.assert_allclose(out[..., 0], x + 0.25, atol=1e-6)  # written by half_fed.vs
+    np.testing.assert_allclose(out[..., 1], y, atol=1e-6)  # not written: the coordinate

@@ -23,6 +23,7 @@ from live.render.isf import (
     global_declared_names,
     load_isf,
     parse_size_expression,
+    stage_variables,
 )
 from live.render.shader_source import REPO_SHADERS, ShaderSourceError, map_compiler_log
 
@@ -457,6 +458,44 @@ def test_custom_vertex_shader_is_used_and_rewritten():
     assert "in vec2 flipped;" in shader.fragment_source
     assert shader.vertex_map.origin(vert.split("\n").index("out vec2 flipped;") + 1).file.endswith(
         "custom_vertex.vs")
+
+
+SPEC = Path(__file__).resolve().parents[1] / "fixtures" / "isf_spec"
+
+
+def test_fragment_inputs_no_vertex_shader_writes_are_declared_and_written_there():
+    shader = load_isf(SPEC / "unfed_inputs.fs")
+    code = "\n".join(_code_lines(shader.vertex_source))
+    for declaration in ("out vec2 centre_coord;", "out vec2 taps[3];", "out float level;",
+                        "out mat2 turn;"):
+        assert declaration in code
+    assert "centre_coord = isf_Position * 0.5 + 0.5;" in code and "turn = mat2(1.0);" in code
+    # One warning, at the first declaration's line, naming the missing .vs and every input.
+    [warning] = shader.warnings
+    assert warning.split(": ", 1)[0].endswith("unfed_inputs.fs:8")
+    assert "no unfed_inputs.vs beside the file" in warning
+    assert "centre_coord, taps read this fragment's normalised coordinate" in warning
+    assert "level, turn read 0 (matrices: the identity)" in warning
+
+
+def test_inputs_the_vs_writes_are_left_to_it():
+    shader = load_isf(SPEC / "half_fed.fs")
+    code = "\n".join(_code_lines(shader.vertex_source))
+    assert code.count("out vec2 shifted;") == 1 and "shifted = isf_Position" not in code
+    assert "out vec2 forgotten;" in code and "forgotten = isf_Position * 0.5 + 0.5;" in code
+    assert "half_fed.vs does not write: forgotten read" in shader.warnings[0]
+    # A complete .vs changes nothing: no renamed main, no warning.
+    complete = load_isf(FIXTURES / "custom_vertex.fs")
+    assert "isf_vs_main" not in complete.vertex_source and not complete.warnings
+
+
+def test_stage_variables_read_qualifiers_arrays_and_both_branches_of_an_if():
+    plain = ("#if __VERSION__ <= 120\nin vec2 a;\n#else\nin vec2 a;\n#endif\n"
+             "flat in int n; in highp vec3 c[4];\nvoid f(in vec2 p) { in_use(p); }\nout vec4 o;")
+    found = stage_variables(plain, "in")
+    assert list(found) == ["a", "n", "c"]
+    assert found["n"].qualifiers == "flat" and found["c"].size == 4 and found["c"].type_name == "vec3"
+    assert list(stage_variables(plain, "out")) == ["o"]
 
 
 def test_commented_include_does_not_reach_moderngl():
