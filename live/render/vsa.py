@@ -23,9 +23,10 @@ whose row 0 (``v`` = 0) is the newest frame and row ``i`` the frame ``i`` render
 - ``touch``: 32 columns of touch history; no touches here, so zeros.
 
 INPUTS work as in other ISF files (uniforms, mappable parameters); an input named like a
-built-in (``mouse``, ``background``) replaces it, and an ``audioHistogram`` input is a sound
-history texture. Drawing follows vertexshaderart: square points of ``gl_PointSize`` pixels
-(1 unless set), depth test LESS (so with equal depths the first vertex drawn wins), colours
+built-in (``mouse``, ``background``) replaces it, and ossia score's ``audioHistogram`` and
+``audioFloatHistogram`` inputs are the sound and floatSound history textures. Drawing follows vertexshaderart: square points of ``gl_PointSize`` pixels
+(1 unless set) of a picture POINT_SIZE_REFERENCE_HEIGHT high (scaled with the render height, as
+vertexshaderart scales them with the display's pixel ratio), depth test LESS (so with equal depths the first vertex drawn wins), colours
 blended ``ONE, ONE_MINUS_SRC_ALPHA`` into an 8-bit buffer cleared to BACKGROUND_COLOR; that
 premultiplied picture becomes the layer's straight-alpha output. Lines are one pixel wide
 whatever LINE_SIZE says (core GL has no wide lines).
@@ -38,22 +39,22 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from live.render.isf import (
-    IsfInput,
+    ENGINE_GLSL,
+    ISF_GLSL,
     IsfPass,
     IsfShader,
+    _append_file,
     _Body,
     _Header,
     _parse_inputs,
     _prepare_body,
-    _append_file,
     _uniform_declarations,
-    ENGINE_GLSL,
-    ISF_GLSL,
     compat_helpers,
     engine_uniform_names,
     global_declared_names,
@@ -77,6 +78,10 @@ LINE_SIZES = ("NATIVE", "CSS")
 MAX_POINT_COUNT = 1_000_000
 #: POINT_COUNT used when the header has none (vertexshaderart's default for a new piece).
 DEFAULT_POINT_COUNT = 16384
+#: Picture height (pixels) for which a piece's gl_PointSize is taken as written: sizes scale
+#: with the render height from there, so a piece looks alike at every output size.
+#: vertexshaderart's sizes are CSS pixels of a browser window about this high.
+POINT_SIZE_REFERENCE_HEIGHT = 1080
 #: Frames of history in the sound, floatSound, volume and touch textures (4 s at 60 fps).
 HISTORY_ROWS = 240
 #: Columns of the volume and touch textures.
@@ -85,8 +90,9 @@ TOUCH_COLUMNS = 32
 #: Header keys of this mode (others are allowed; near misses are warned about).
 VSA_KEYS = ("ISFVSN", "VSN", "DESCRIPTION", "CREDIT", "CATEGORIES", "INPUTS", "MODE",
             "POINT_COUNT", "PRIMITIVE_MODE", "LINE_SIZE", "BACKGROUND_COLOR", "METADATA")
-#: Input TYPE of ossia score's sound history texture.
-HISTOGRAM_TYPE = "audioHistogram"
+#: Input TYPEs of ossia score's history textures: the spectrum 0..1 (``sound``) and in dB
+#: (``floatSound``, ``volume``).
+HISTOGRAM_TYPES = {"audiohistogram": "sound", "audiofloathistogram": "floatSound"}
 #: The history textures the host fills, by uniform name.
 HISTORY_TEXTURES = ("sound", "floatSound", "volume")
 
@@ -146,15 +152,16 @@ class VsaShader(IsfShader):
         primitive_mode: One of PRIMITIVE_MODES.
         line_size: LINE_SIZE as written ("NATIVE" or "CSS").
         background_color: BACKGROUND_COLOR as RGBA floats 0..1.
-        history_inputs: Names of ``audioHistogram`` inputs other than the built-in ``sound``
-            (each gets the sound history texture).
+        history_inputs: ``(name, history)`` for each audioHistogram / audioFloatHistogram
+            input not named like a built-in texture: its uniform gets that history
+            (``"sound"`` or ``"floatSound"``).
     """
 
     point_count: int = DEFAULT_POINT_COUNT
     primitive_mode: str = "POINTS"
     line_size: str = "NATIVE"
     background_color: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)
-    history_inputs: tuple[str, ...] = field(default=())
+    history_inputs: tuple[tuple[str, str], ...] = field(default=())
 
 
 def load_vsa(path: Path | str, split: SplitSource | None = None,
@@ -186,38 +193,48 @@ def load_vsa(path: Path | str, split: SplitSource | None = None,
 
     # audioHistogram inputs are history textures the host fills, not parameters.
     raw_inputs = h.data.get("INPUTS") or []
-    histories: list[str] = []
+    histories: dict[str, str] = {}  # input name -> history texture that feeds it
     if isinstance(raw_inputs, list):
         kept = []
         for item in raw_inputs:
-            if isinstance(item, dict) and isinstance(item.get("TYPE"), str) and \
-                    item["TYPE"].lower() == HISTOGRAM_TYPE.lower() and isinstance(item.get("NAME"), str):
-                histories.append(item["NAME"])
+            kind = item.get("TYPE") if isinstance(item, dict) else None
+            if isinstance(kind, str) and kind.lower() in HISTOGRAM_TYPES and \
+                    isinstance(item.get("NAME"), str):
+                histories[item["NAME"]] = HISTOGRAM_TYPES[kind.lower()]
             else:
                 kept.append(item)
         h.data = dict(h.data, INPUTS=kept)
     inputs = _parse_inputs(h)
     input_names = {inp.name for inp in inputs}
-    extra_histories = tuple(n for n in histories if n not in HISTORY_TEXTURES and n not in input_names)
+    extra_histories = tuple((n, source) for n, source in histories.items()
+                            if n not in HISTORY_TEXTURES and n not in input_names)
 
     renamed = [inp for inp in inputs if inp.uniform_name != inp.name]
     body = _prepare_body(split.body, path, split.body_line, roots, "vertex", renamed)
     if not _MAIN_RE.search(body.plain_text):
         raise ShaderSourceError(shown, split.body_line, "the vertex shader has no main() function")
+    # A backslash ending a comment line (ASCII art) is a line continuation to GLSL 3.30
+    # compilers that support them and an error to strict ones; WebGL's GLSL has no
+    # continuations, so there it is just a character. Dropped, as the comment's meaning is.
+    plain_lines = body.plain_text.split("\n")
+    for index, line in enumerate(body.source.lines):
+        if line.rstrip().endswith("\\") and index < len(plain_lines) and \
+                not plain_lines[index].rstrip().endswith("\\"):
+            body.source.replace_line(index, line.rstrip()[:-1])
     # The piece's main runs inside ours (which sets vertexId and the point size first).
     for index, line in enumerate(body.source.lines):
         if _MAIN_RE.search(line):
             body.source.replace_line(index, _MAIN_RE.sub("void vsa_main(", line))
 
     engine_names = engine_uniform_names()
-    own = input_names | set(extra_histories)
+    own = input_names | {name for name, _ in extra_histories}
     own |= global_declared_names(body.plain_text, engine_names + list(BUILTIN_DECLARATIONS))
     skip_engine = own & set(engine_names)
     declarations = _uniform_declarations(h, inputs, [], [], {}, body.plain_text)
     declarations += [(f"uniform sampler2D {name};", h.line_of_value("NAME", name))
-                     for name in extra_histories]
+                     for name, _ in extra_histories]
     idents = set(_IDENT_RE.findall(body.plain_text))
-    images = [inp.name for inp in inputs if inp.is_image] + list(extra_histories) + \
+    images = [inp.name for inp in inputs if inp.is_image] + [n for n, _ in extra_histories] + \
         ["sound", "floatSound", "volume", "touch"]
     helpers = compat_helpers(idents, global_declared_names(body.plain_text, sorted(idents)) | own,
                              images)
@@ -425,8 +442,11 @@ class VsaRenderer:
     ``target_texture``), so a shader stage uses either. Render thread only.
     """
 
-    def __init__(self, ctx: Any, shader: VsaShader) -> None:
+    def __init__(self, ctx: Any, shader: VsaShader, point_scale: float | None = None) -> None:
         """Compile ``shader`` in ``ctx``.
+
+        ``point_scale`` multiplies every gl_PointSize; None (the default) scales with the render
+        height, 1.0 at POINT_SIZE_REFERENCE_HEIGHT.
 
         Raises:
             ShaderSourceError: for a compile or link error, naming the file and line.
@@ -434,11 +454,16 @@ class VsaRenderer:
         import moderngl
         import numpy as np
 
-        from live.render.program import ENGINE_TEXTURE_FIELDS, ENGINE_VALUE_FIELDS, _Slot
+        from live.render.program import (
+            ENGINE_TEXTURE_FIELDS,
+            ENGINE_VALUE_FIELDS,
+            _Slot,
+        )
         from live.render.shader_source import compile_error
 
         self.ctx = ctx
         self.shader = shader
+        self.point_scale = point_scale
         try:
             self._program = ctx.program(vertex_shader=shader.vertex_source,
                                         fragment_shader=shader.fragment_source)
@@ -476,7 +501,7 @@ class VsaRenderer:
         samplers = [(name, "engine:" + attr) for name, attr in ENGINE_TEXTURE_FIELDS.items()
                     if name not in inputs]
         samplers += [(name, "history:" + name) for name in HISTORY_TEXTURES if name not in inputs]
-        samplers += [(name, "history:sound") for name in shader.history_inputs]
+        samplers += [(name, "history:" + source) for name, source in shader.history_inputs]
         samplers += [("touch", "touch")] if "touch" not in inputs else []
         samplers += [(inp.uniform_name, "input:" + inp.name) for inp in shader.inputs if inp.is_image]
         for name, source in samplers:
@@ -534,7 +559,9 @@ class VsaRenderer:
         values = {"vertexCount": float(self.shader.point_count), "time": float(engine.time),
                   "resolution": (float(width), float(height)), "mouse": (0.0, 0.0),
                   "background": self.shader.background_color,
-                  "soundRes": (512.0, float(HISTORY_ROWS)), "_dontUseDirectly_pointSize": 1.0}
+                  "soundRes": (512.0, float(HISTORY_ROWS)),
+                  "_dontUseDirectly_pointSize": self.point_scale if self.point_scale is not None
+                  else height / POINT_SIZE_REFERENCE_HEIGHT}
         for name, u in self._builtins.items():
             if u is not None:
                 u.value = values[name]
@@ -603,11 +630,11 @@ class VsaRenderer:
 
     def target_texture(self, name: str) -> None:
         """VERTEX_SHADER_ART files have no pass buffers: always None. Render thread."""
-        return None
+        return
 
     def target_size(self, name: str) -> None:
         """VERTEX_SHADER_ART files have no pass buffers: always None. Render thread."""
-        return None
+        return
 
     def _release_target(self) -> None:
         if self._target is not None:

@@ -16,7 +16,7 @@ from live.render.context import release_framebuffers
 from live.render.isf import load_isf
 from live.render.program import EngineUniforms
 from live.render.shader_source import ShaderSourceError
-from live.render.vsa import VsaRenderer, VsaShader, is_vsa_file, renderer_for
+from live.render.vsa import VsaRenderer, VsaShader, is_vsa_file
 
 pytestmark = pytest.mark.gl
 
@@ -44,16 +44,17 @@ def vsa_file(tmp_path: Path, body: str, *, count: object = 1, mode: str = '"POIN
 
 
 @contextmanager
-def drawn(ctx: moderngl.Context, path: Path):
-    renderer = renderer_for(ctx, load_isf(path))
-    texture = ctx.texture((N, N), 4, dtype="f2")  # the engine's layer buffers
+def drawn(ctx: moderngl.Context, path: Path, point_scale: float | None = 1.0, n: int = N):
+    # point_scale 1: gl_PointSize in pixels of this small picture, to test exact squares.
+    renderer = VsaRenderer(ctx, load_isf(path), point_scale=point_scale)
+    texture = ctx.texture((n, n), 4, dtype="f2")  # the engine's layer buffers
     fbo = ctx.framebuffer(color_attachments=[texture])
     try:
         def render(params=None, engine=None) -> np.ndarray:
             fbo.clear(0.0, 0.0, 0.0, 0.0)
-            renderer.render(fbo, (N, N), params or {}, {}, engine or EngineUniforms())
+            renderer.render(fbo, (n, n), params or {}, {}, engine or EngineUniforms())
             data = np.frombuffer(fbo.read(components=4, dtype="f4"), np.float32)
-            return data.reshape(N, N, 4)  # row 0 is the bottom row (GL)
+            return data.reshape(n, n, 4)  # row 0 is the bottom row (GL)
         yield render
     finally:
         renderer.release()
@@ -174,10 +175,12 @@ def test_history_rows_scroll_one_per_frame(ctx, tmp_path):
 def test_ossia_style_file_with_mouse_input_sound_histogram_and_img_size(ctx, tmp_path):
     inputs = ('[ { "LABEL": "Mouse", "NAME": "mouse", "TYPE": "point2D", "DEFAULT": [0.0, 0.0], '
               '"MIN": [0.0, 0.0], "MAX": [1.0, 1.0] }, '
-              '{ "LABEL": "Sound", "NAME": "sound", "TYPE": "audioHistogram" } ]')
+              '{ "LABEL": "Sound", "NAME": "sound", "TYPE": "audioHistogram" }, '
+              '{ "LABEL": "Volume", "NAME": "volume", "TYPE": "audioFloatHistogram" } ]')
     body = ("#define PI radians(180.0)\n"
             "void main() {\n"
             "  float snd = texture(sound, vec2(vertexId / IMG_SIZE(sound).x, 0.0)).r;\n"
+            "  snd += texture(volume, vec2(0.0)).a * 0.0;\n"
             "  vec4 m = texture(touch, vec2(0.0, 0.0));\n"
             "  gl_Position = vec4(mouse * 2.0 - 1.0 + m.xy + snd * 0.0, 0.0, 1.0);\n"
             "  gl_PointSize = 2.0;\n"
@@ -186,7 +189,7 @@ def test_ossia_style_file_with_mouse_input_sound_histogram_and_img_size(ctx, tmp
     path = vsa_file(tmp_path, body, count=100, inputs=inputs)
     shader = load_isf(path)
     assert isinstance(shader, VsaShader)
-    assert [i.name for i in shader.inputs] == ["mouse"]  # sound is the host's texture
+    assert [i.name for i in shader.inputs] == ["mouse"]  # sound, volume: the host's textures
     with drawn(ctx, path) as render:
         picture = render({"mouse": (0.75, 0.25)})
     ys, xs = np.nonzero(picture[..., 0] > 0.5)
@@ -234,25 +237,41 @@ def test_a_scene_layer_plays_the_file_with_params(ctx):
 
     source = "moving.vs"  # found under the shader roots; a .vs is named with its suffix
     scene = parse_scene('schema = 1\n[scene]\nname = "v"\nbpm = 120\n[[layers]]\nid = "art"\n'
-                        f'kind = "shader"\nsource = "{source}"\nparams = {{ lift = 0.5 }}\n', "v.toml")
+                        f'kind = "shader"\nsource = "{source}"\nparams = {{ lift = 0.53125 }}\n', "v.toml")
     engine = Engine(ctx, (N, N), ManualClock(), shader_roots=[FIXTURES])
     try:
         engine.load_scene(scene)
-        engine.clock.set(0.5)
+        engine.clock.set(0.53125)  # x = 1/32 in clip space: inside pixel column 8
         engine.tick()
         picture = engine.read_rgba()  # row 0 is the top row here
         ys, xs = np.nonzero(picture[..., 0] > 128)
-        assert (sorted(set(xs)), sorted(set(N - 1 - ys))) == ([7, 8], [7, 8])
+        # A 2-pixel point at 16 pixels high is 2 * 16 / 1080 pixels: the 1-pixel minimum.
+        assert (xs.tolist(), (N - 1 - ys).tolist()) == ([8], [8])  # lift 0.53125: row 8 from the bottom
         assert engine.scene.layers[0].content_param_names() == ["lift"]
     finally:
         engine.release()
 
 
-def test_the_checker_finds_the_pieces_moving(tmp_path):
+def test_the_checker_finds_the_pieces_moving_and_strict_glsl_accepts_them(tmp_path):
     from live.render.importer import ShaderChecker
 
-    with ShaderChecker(timeout=60, frames=4, size=(32, 32), strict=False) as checker:
-        moving = checker.check(FIXTURES / "moving.vs", "isf")
+    # ASCII art in a comment with a backslash at a line end: a line continuation to strict
+    # GLSL 3.30 compilers (glslang refuses it), a plain character on WebGL.
+    art = tmp_path / "art.vs"
+    art.write_text((FIXTURES / "moving.vs").read_text() + "/*\n / \\ / \\\n*/\n")
+    with ShaderChecker(timeout=60, frames=4, size=(32, 32), strict=True) as checker:
+        moving = checker.check(art, "isf")
         still = checker.check(FIXTURES / "points.vs", "isf")
-    assert (moving.status, moving.kind) == ("nonconstant", "generator")
+    assert (moving.status, moving.kind) == ("nonconstant", "generator"), moving.reason
     assert still.status == "nonconstant"  # a still picture, but not one flat colour
+
+
+def test_point_sizes_scale_with_the_picture_height(ctx, tmp_path):
+    body = ("void main() { gl_Position = vec4(0.0, 0.0, 0.0, 1.0); gl_PointSize = 40.0;\n"
+            "  v_color = vec4(1.0); }\n")
+    path = vsa_file(tmp_path, body)
+    with drawn(ctx, path, point_scale=None, n=108) as render:
+        picture = render()
+    ys, xs = np.nonzero(picture[..., 0] > 0.5)
+    # 40 pixels of a 1080-pixel-high picture are 4 pixels of a 108-pixel-high one.
+    assert sorted(set(xs.tolist())) == sorted(set(ys.tolist())) == [52, 53, 54, 55]
