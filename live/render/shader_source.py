@@ -346,39 +346,67 @@ def _trailing_commas(content: str) -> list[int]:
     return found
 
 
-def _parses(content: str) -> bool:
+def _parses(content: str, strict: bool = True) -> bool:
     try:
-        json.loads(content)
+        json.loads(content, strict=strict)
     except json.JSONDecodeError:
         return False
     return True
 
 
+def _control_characters_in_strings(content: str) -> list[int]:
+    """Offsets of raw control characters (a line break, a tab) inside JSON strings."""
+    found: list[int] = []
+    in_string = False
+    i = 0
+    while i < len(content):
+        c = content[i]
+        if in_string:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                in_string = False
+            elif c < " ":
+                found.append(i)
+        elif c == '"':
+            in_string = True
+        i += 1
+    return found
+
+
 def _parse_header(text: str, content: str, end: int, header_line: int, file: str) -> SplitSource:
-    forgiven: tuple[tuple[int, str], ...] = ()
+    forgiven: list[tuple[int, str]] = []
     try:
         header = json.loads(content)
     except json.JSONDecodeError as exc:
-        # A comma before a closing bracket is the commonest slip in hand-edited headers, and
-        # public collections carry such files that their authors' hosts play. Strict JSON
-        # readers (isf.js's JSON.parse) refuse them; we read them and say so, but only when the
-        # commas are all that is wrong, so another mistake is not read past.
+        # Two slips are common in hand-edited headers, and public collections carry files with
+        # them that their authors' hosts play: a comma before a closing bracket, and a line
+        # break typed inside a string (a long DESCRIPTION). Strict JSON readers (isf.js's
+        # JSON.parse) refuse both; we read them and say so, but only when they are all that is
+        # wrong, so another mistake is not read past.
+        def line_of(offset: int) -> int:
+            return header_line + content.count("\n", 0, offset)
+
         commas = _trailing_commas(content)
         drop = set(commas)
         cleaned = "".join(" " if i in drop else c for i, c in enumerate(content))
-        if not commas or not _parses(cleaned):
-            line = header_line + exc.lineno - 1
-            raise ShaderSourceError(file, line, f"invalid JSON in the shader header: {exc.msg} "
-                                                f"(column {exc.colno})") from None
-        header = json.loads(cleaned)
-        forgiven = tuple(
-            (line, "trailing comma before a closing bracket in the JSON header, read anyway "
-                   "(strict JSON readers, and so some ISF hosts, refuse it: delete it)")
-            for line in sorted({header_line + content.count("\n", 0, i) for i in commas}))
+        breaks = _control_characters_in_strings(cleaned)
+        if not (commas or breaks) or not _parses(cleaned, strict=not breaks):
+            raise ShaderSourceError(file, header_line + exc.lineno - 1,
+                                    f"invalid JSON in the shader header: {exc.msg} "
+                                    f"(column {exc.colno})") from None
+        header = json.loads(cleaned, strict=not breaks)
+        forgiven += [(line, "trailing comma before a closing bracket in the JSON header, read "
+                            "anyway (strict JSON readers, and so some ISF hosts, refuse it: "
+                            "delete it)") for line in sorted({line_of(i) for i in commas})]
+        forgiven += [(line, "line break or tab inside a JSON string in the header, read anyway "
+                            "(strict JSON readers refuse it: write \\n instead)")
+                     for line in sorted({line_of(i) for i in breaks})]
     # `content` starts with "{", so a successful parse is always a JSON object.
     body_start = end + 2
     body_line = text.count("\n", 0, body_start) + 1
-    return SplitSource(header, content, header_line, text[body_start:], body_line, forgiven)
+    return SplitSource(header, content, header_line, text[body_start:], body_line,
+                       tuple(sorted(forgiven)))
 
 
 # --------------------------------------------------------------------------------------------

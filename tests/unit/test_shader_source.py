@@ -79,6 +79,17 @@ def test_a_trailing_comma_is_read_and_named_with_its_line():
     assert "trailing comma" in split.forgiven[0][1]
 
 
+def test_a_line_break_inside_a_header_string_is_read_and_named_with_its_line():
+    text = '/*{\n  "DESCRIPTION": "two\nlines",\n  "INPUTS": [],\n}*/\nvoid main(){}\n'
+    split = split_header(text, "x.fs")
+    assert split.header == {"DESCRIPTION": "two\nlines", "INPUTS": []}
+    assert [line for line, _ in split.forgiven] == [2, 4]
+    assert "line break" in split.forgiven[0][1] and "trailing comma" in split.forgiven[1][1]
+    # A break outside any string is JSON whitespace, and other mistakes are still refused.
+    with pytest.raises(ShaderSourceError, match="invalid JSON"):
+        split_header('/*{\n  "A": "x\ny" "B": 1\n}*/\n', "x.fs")
+
+
 def test_an_error_besides_a_trailing_comma_is_reported_without_blaming_the_comma():
     text = '/*{\n  "A": [1, 2,],\n  "B" 3\n}*/\n'
     with pytest.raises(ShaderSourceError) as info:
