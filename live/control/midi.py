@@ -426,9 +426,12 @@ class _Stamper:
     not depend on when the render thread polls; they never lie in the future.
     """
 
-    #: How fast the offset may creep upwards (s per s), to follow a slow drift between the
-    #: MIDI system's clock and the engine clock.
-    CREEP = 1e-4
+    #: How fast the offset may creep upwards (s per s): to follow a slow drift between the MIDI
+    #: system's clock and the engine clock, and to recover from deltas shorter than the time
+    #: that passed (a loaded JACK server whose clock stalled), which would otherwise leave every
+    #: later stamp early by the missing time (a delta too long is absorbed at once by the min). 1 ms per s: a 12 ms error is gone in 12 s, while messages that
+    #: arrive just before a poll keep pulling the offset back to the true one.
+    CREEP = 1e-3
 
     def __init__(self) -> None:
         self.cum = 0.0

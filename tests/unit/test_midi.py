@@ -404,3 +404,43 @@ def test_port_rescans_reuse_one_lister_client(monkeypatch):
     assert fake.clients == before, "a MIDI out rescan made new MIDI clients"
     midi.stop()
     out.stop()
+
+
+def test_stamps_keep_rtmidis_spacing_whatever_the_poll_times_and_never_lie_ahead():
+    """Clock pulses every 20 ms polled by 60 fps frames with jitter: each stamp is the arrival
+    time (within a couple of ms), not the poll time, and never later than the poll."""
+    import random
+
+    from live.control.midi import _Stamper
+
+    rng = random.Random(3)
+    stamper, arrivals = _Stamper(), [1.0 + 0.02 * k for k in range(3000)]
+    polls = iter(1.0 + (k + 1) / 60 + rng.uniform(0.0, 0.004) for k in range(10**6))
+    poll = next(polls)
+    errors, previous = [], None
+    for t in arrivals:
+        while poll < t:
+            poll = next(polls)
+        stamp = stamper.stamp(0.0 if previous is None else t - previous, poll)
+        previous = t
+        assert stamp <= poll + 1e-9
+        errors.append(stamp - t)
+    settled = errors[200:]
+    assert max(abs(e) for e in settled) < 0.003
+
+
+def test_a_delta_that_was_too_short_stops_skewing_stamps_within_seconds():
+    from live.control.midi import _Stamper
+
+    stamper, t, poll_lag = _Stamper(), 0.0, 0.001
+    for _ in range(100):
+        t += 0.02
+        stamper.stamp(0.02, t + poll_lag)
+    t += 0.02
+    stamper.stamp(0.008, t + poll_lag)  # JACK reported 12 ms less than passed (a stalled server)
+    errors = []
+    for _ in range(1000):  # 20 s more of pulses
+        t += 0.02
+        errors.append(stamper.stamp(0.02, t + poll_lag) - t)
+    assert errors[0] < -0.010  # right after: every stamp is early by about the missing time
+    assert abs(errors[-1]) <= 0.0011  # 20 s later: back to the true time (poll lag at most)
