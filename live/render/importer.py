@@ -99,7 +99,9 @@ def drive_isf_inputs(shader: Any, frame: int, frames: int, size: tuple[int, int]
     up to MAX, down to MIN and back; longs step through their VALUES every 3 frames; bools
     toggle every 4 frames; events fire every 5th frame; point2D inputs circle inside
     MIN..MAX, or over the render size in pixels when the file gives no range (ISF's
-    convention); colours cycle through the hues at their default alpha. The ``progress`` of
+    convention); point3D inputs (ossia's) swing each axis within MIN..MAX (or a unit around
+    the default), a third of a cycle apart; colours cycle through the hues at their default
+    alpha. The ``progress`` of
     a transition is the host's, not a control: it runs 0 -> 1 over the whole run. Image
     inputs are not values (the caller binds pictures). Any thread.
     """
@@ -137,6 +139,15 @@ def drive_isf_inputs(shader: Any, frame: int, frames: int, size: tuple[int, int]
                 angle = 2 * math.pi * p
                 out[inp.name] = (x0 + (x1 - x0) * (0.5 + 0.35 * math.cos(angle)),
                                  y0 + (y1 - y0) * (0.5 + 0.35 * math.sin(angle)))
+            else:
+                out[inp.name] = tuple(inp.default)
+        elif kind == "point3D":  # ossia's extension: swing each axis like a float knob
+            if moving:
+                out[inp.name] = tuple(
+                    _swing(lo, hi, min(max(d, lo), hi), (p + axis / 3.0) % 1.0)
+                    for axis, (d, lo, hi) in enumerate(zip(
+                        inp.default, inp.min or [min(0.0, d) - 1.0 for d in inp.default],
+                        inp.max or [max(1.0, d) + 1.0 for d in inp.default])))
             else:
                 out[inp.name] = tuple(inp.default)
         elif kind == "color":

@@ -42,10 +42,13 @@ from live.render.shader_source import (
     split_header,
 )
 
-ISF_TYPES = ("event", "bool", "long", "float", "point2D", "color", "image", "audio", "audioFFT")
+#: ``point3D`` is ossia score's extension (a vec3, like point2D with a third component).
+ISF_TYPES = ("event", "bool", "long", "float", "point2D", "point3D", "color", "image", "audio",
+             "audioFFT")
 #: GLSL type of the uniform generated for each ISF input type.
 GLSL_TYPES = {
     "event": "bool", "bool": "bool", "long": "int", "float": "float", "point2D": "vec2",
+    "point3D": "vec3",
     "color": "vec4", "image": "sampler2D", "audio": "sampler2D", "audioFFT": "sampler2D",
 }
 #: Input types that are textures rather than values.
@@ -60,7 +63,7 @@ VERTEX_SUFFIXES = (".vs", ".vert")
 
 #: Names the translator itself declares; INPUTS and TARGETS may not use them.
 GENERATED_NAMES = frozenset({"isf_FragNormCoord", "isf_FragColor", "isf_Position",
-                             "isf_vertShaderInit"})
+                             "isf_vertShaderInit", "isf_vertShaderFinish"})
 #: Largest pass buffer side a size expression may produce (the common GL texture limit).
 MAX_TARGET_SIZE = 16384
 
@@ -81,7 +84,7 @@ BUILTIN_FUNCTIONS = frozenset(
 #: like a built-in, since the 1.x drivers it was written for accepted it.
 RENAMABLE_KEYWORDS = frozenset(
     "smooth flat noperspective layout uint uvec2 uvec3 uvec4 sample patch subroutine "
-    "common partition active filter texture".split()
+    "common partition active filter texture output input half".split()
 )
 #: Prefix of the uniform that stands for an input named like a built-in function.
 RENAMED_INPUT_PREFIX = "isf_in_"
@@ -372,14 +375,15 @@ def _normalise_value(inp: IsfInput, value: Any, file: str) -> Any:
         if _outside(value, inp.min, inp.max):
             raise fail(f"{value:g} is outside its range {_fmt_range(inp.min, inp.max)}")
         return value
-    size = 2 if kind == "point2D" else 4
+    size = {"point2D": 2, "point3D": 3}.get(kind, 4)
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise fail(f"is a {kind}; expected a list of {size} numbers, got {value!r}")
     items = list(value)
     if kind == "color" and len(items) == 3:
         items.append(1.0)
     if len(items) != size or not all(_is_number(v) for v in items):
-        want = "3 or 4 numbers (RGB[A], 0..1)" if kind == "color" else "2 numbers [x, y]"
+        want = {"color": "3 or 4 numbers (RGB[A], 0..1)", "point2D": "2 numbers [x, y]",
+                "point3D": "3 numbers [x, y, z]"}[kind]
         raise fail(f"is a {kind}; expected {want}, got {value!r}")
     result = tuple(float(v) for v in items)
     for i, component in enumerate(result):
@@ -731,13 +735,13 @@ def _parse_input(h: _Header, item: dict, name: str, line: int | None) -> IsfInpu
             default = min(default, hi) if hi is not None else default
         return _checked(h, IsfInput(name, kind, default=default, min=lo, max=hi, label=label,
                                     identity=identity, line=line))
-    size = 2 if kind == "point2D" else 4
+    size = {"point2D": 2, "point3D": 3}.get(kind, 4)
     lo = _read_vector(item, "MIN", size, bad)
     hi = _read_vector(item, "MAX", size, bad)
     default = _read_vector(item, "DEFAULT", size, bad)
     identity = _read_vector(item, "IDENTITY", size, bad)
     if default is None:
-        default = (0.0, 0.0) if size == 2 else (0.0, 0.0, 0.0, 1.0)
+        default = (0.0,) * size if size < 4 else (0.0, 0.0, 0.0, 1.0)
         if lo is not None or hi is not None:
             default = tuple(min(max(d, lo[i] if lo else d), hi[i] if hi else d)
                             for i, d in enumerate(default))
@@ -746,7 +750,7 @@ def _parse_input(h: _Header, item: dict, name: str, line: int | None) -> IsfInpu
 
 
 #: Strings read as a bool DEFAULT/IDENTITY (lower-cased), with a warning.
-_BOOL_WORDS = {"true": True, "false": False}
+_BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False}
 
 
 def _read_bool(item: dict, key: str, bad: Callable, fallback: Any) -> Any:
@@ -772,7 +776,7 @@ def _read_vector(item: dict, key: str, size: int, bad: Callable) -> tuple[float,
     if key not in item:
         return None
     value = item[key]
-    ok_sizes = (3, 4) if size == 4 else (2,)
+    ok_sizes = (3, 4) if size == 4 else (size,)
     if not isinstance(value, list) or len(value) not in ok_sizes or not all(_is_number(v) for v in value):
         raise bad(key, f"a list of {' or '.join(str(s) for s in ok_sizes)} numbers")
     values = [float(v) for v in value]
@@ -853,9 +857,9 @@ def _into_range(inp: IsfInput, value: Any) -> Any:
                        inp.max if inp.max is not None else value))
     if inp.type == "float" and _is_number(value):
         return _clamp(float(value), inp.min, inp.max)
-    if inp.type in ("point2D", "color") and isinstance(value, (list, tuple)) \
+    if inp.type in ("point2D", "point3D", "color") and isinstance(value, (list, tuple)) \
             and all(_is_number(v) for v in value):
-        size = 2 if inp.type == "point2D" else 4
+        size = {"point2D": 2, "point3D": 3}.get(inp.type, 4)
         items = [float(v) for v in value] + ([1.0] if inp.type == "color" and len(value) == 3 else [])
         if len(items) != size:
             return None

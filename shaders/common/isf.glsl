@@ -42,6 +42,8 @@ void isf_vertShaderInit(void) {
     gl_Position = vec4(isf_Position, 0.0, 1.0);
     isf_FragNormCoord = isf_Position * 0.5 + 0.5;
 }
+// ossia score (libisf): last statement of a custom .vs; a no-op on OpenGL
+void isf_vertShaderFinish(void) {}
 #endif
 
 #endif

@@ -217,6 +217,28 @@ def test_repair_leaves_what_it_cannot_fix_alone():
     assert repair_source(source, "0:2(9): error: `x' undeclared") is None
 
 
+def test_ossia_extensions_render_exactly(ctx):
+    """point3D reaches the shader as a vec3, "1" reads as true, an input named `output` works
+    through its renamed uniform, and a .vs ending with isf_vertShaderFinish() links."""
+    shader = load_isf(SPEC / "ossia_ext.fs")
+    tex, fbo = float_target(ctx, (1, 1))
+    renderer = IsfRenderer(ctx, shader)
+    try:
+        renderer.render(fbo, (1, 1), shader.defaults(), {}, EngineUniforms())
+        inverted_halved = read(fbo)[0][0]
+        renderer.render(fbo, (1, 1), {"rot": (1.0, 0.0, 0.5), "invert": False, "output": 0}, {},
+                        EngineUniforms())
+        plain = read(fbo)[0][0]
+    finally:
+        renderer.release()
+        release_framebuffers(ctx, fbo, tex)
+    np.testing.assert_allclose(inverted_halved, [0.5, 0.375, 0.25, 1.0], atol=1e-6)
+    np.testing.assert_allclose(plain, [1.125, 0.125, 0.625, 1.0], atol=1e-6)
+    if shutil.which("glslangValidator") is not None:
+        assert strict_check("frag", shader.fragment_source, shader.fragment_map) is None
+        assert strict_check("vert", shader.vertex_source, shader.vertex_map) is None
+
+
 # ---- transitions -----------------------------------------------------------------------------
 
 

@@ -58,7 +58,7 @@ def test_every_input_type_is_parsed():
     shader = load_isf(FIXTURES / "all_inputs.fs")
     assert [i.type for i in shader.inputs] == [
         "event", "bool", "long", "long", "float", "point2D", "color", "image", "audio", "audioFFT"]
-    assert set(ISF_TYPES) == {i.type for i in shader.inputs}
+    assert set(ISF_TYPES) - {"point3D"} == {i.type for i in shader.inputs}  # ossia's: own test
     by = {i.name: i for i in shader.inputs}
     assert by["flash"] == IsfInput("flash", "event", default=False, label="Flash")
     assert by["invert"].default is True  # DEFAULT 1 read as a bool
@@ -80,6 +80,31 @@ def test_every_input_type_is_parsed():
     assert shader.defaults() == {"flash": False, "invert": True, "mode": 2, "steps": 4, "speed": 0.5,
                                  "center": (0.5, 0.25), "tint": (1.0, 0.5, 0.25, 1.0)}
     assert shader.warnings == []
+
+
+def test_ossia_extensions_point3d_and_string_bools_load(tmp_path):
+    """ossia score's library uses a point3D input type (a vec3) and writes bool DEFAULTs as the
+    strings "1"/"0"; inputs named like GLSL keywords (output, input, half) get a renamed uniform."""
+    path = write_shader(tmp_path, {"ISFVSN": "2", "INPUTS": [
+        {"NAME": "rot", "TYPE": "point3D", "DEFAULT": [0.1, 0.2, 0.3], "MIN": [0, 0, 0],
+         "MAX": [1, 1, 1]},
+        {"NAME": "axis", "TYPE": "point3D"},
+        {"NAME": "invert", "TYPE": "bool", "DEFAULT": "1"},
+        {"NAME": "output", "TYPE": "long", "VALUES": [0, 1], "DEFAULT": 1}]})
+    shader = load_isf(path)
+    by = {i.name: i for i in shader.inputs}
+    assert by["rot"].glsl_type == "vec3" and by["rot"].default == (0.1, 0.2, 0.3)
+    assert by["axis"].default == (0.0, 0.0, 0.0)
+    assert by["invert"].default is True
+    assert any("DEFAULT '1' read as true" in w for w in shader.warnings)
+    assert shader.validate_params({"rot": [1, 0.5, 0]})["rot"] == (1.0, 0.5, 0.0)
+    with pytest.raises(ShaderParamError, match="component 0 = 2 is outside its range"):
+        shader.validate_params({"rot": [2, 0.5, 0]})
+    with pytest.raises(ShaderParamError, match=r"3 numbers \[x, y, z\]"):
+        shader.validate_params({"rot": [0.5, 0.5]})
+    with pytest.raises(ShaderSourceError, match="list of 3 numbers"):
+        load_isf(write_shader(tmp_path, {"INPUTS": [{"NAME": "p", "TYPE": "point3D",
+                                                     "DEFAULT": [1, 2]}]}))
 
 
 def test_plain_glsl_is_a_generator_without_inputs():
@@ -131,7 +156,8 @@ def test_null_metadata_reads_as_not_given(tmp_path):
 
 @pytest.mark.parametrize("entry,needle", [
     ({"NAME": "a", "TYPE": "vec3"},
-     "TYPE 'vec3'; allowed: event, bool, long, float, point2D, color, image, audio, audioFFT"),
+     "TYPE 'vec3'; allowed: event, bool, long, float, point2D, point3D, color, image, audio, "
+     "audioFFT"),
     ({"NAME": "a", "TYPE": "float", "DEFAULT": "big"}, "DEFAULT must be a number, got 'big'"),
     ({"NAME": "a", "TYPE": "float", "MIN": 1, "MAX": 0}, "MIN 1.0 is greater than MAX 0.0"),
     ({"NAME": "a", "TYPE": "long", "VALUES": [1, 2], "LABELS": ["one"]},
@@ -142,7 +168,7 @@ def test_null_metadata_reads_as_not_given(tmp_path):
     ({"NAME": "a", "TYPE": "bool", "DEFAULT": "yes"}, "DEFAULT must be true/false or 0/1"),
     ({"NAME": "a", "TYPE": "audio", "MAX": 0}, "MAX must be a positive whole number of samples"),
     ({"NAME": "my speed", "TYPE": "float"}, "is not a valid GLSL identifier"),
-    ({"NAME": "half", "TYPE": "float"}, "is reserved in GLSL"),
+    ({"NAME": "while", "TYPE": "float"}, "is reserved in GLSL"),
     ({"NAME": "gl_Thing", "TYPE": "float"}, "is reserved"),
 ])
 def test_bad_inputs_are_reported_at_their_line(tmp_path, entry, needle):
