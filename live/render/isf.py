@@ -1299,6 +1299,98 @@ class _Body:
     plain_text: str
 
 
+# ---- user functions that redefine a built-in -------------------------------------------------
+
+def _builtin_signatures() -> frozenset[tuple[str, str, tuple[str, ...]]]:
+    """(name, return type, parameter types) of the GLSL 3.30 math built-ins that old files
+    sometimes define again themselves (GLSL 1.20 let a definition hide the built-in)."""
+    floats = ("float", "vec2", "vec3", "vec4")
+    ints = ("int", "ivec2", "ivec3", "ivec4")
+    uints = ("uint", "uvec2", "uvec3", "uvec4")
+    out: set[tuple[str, str, tuple[str, ...]]] = set()
+    for family, scalar in ((floats, "float"), (ints, "int"), (uints, "uint")):
+        for t in family:
+            for name in ("min", "max"):
+                out |= {(name, t, (t, t)), (name, t, (t, scalar))}
+            out |= {("clamp", t, (t, t, t)), ("clamp", t, (t, scalar, scalar))}
+            if family is not uints:
+                out |= {("abs", t, (t,)), ("sign", t, (t,))}
+    for t in floats:
+        out |= {("mod", t, (t, t)), ("mod", t, (t, "float")), ("mix", t, (t, t, t)),
+                ("mix", t, (t, t, "float")), ("step", t, (t, t)), ("step", t, ("float", t)),
+                ("smoothstep", t, (t, t, t)), ("smoothstep", t, ("float", "float", t)),
+                ("pow", t, (t, t)), ("atan", t, (t, t)), ("reflect", t, (t, t)),
+                ("length", "float", (t,)), ("distance", "float", (t, t)), ("dot", "float", (t, t)),
+                ("normalize", t, (t,))}
+        for name in ("fract", "floor", "ceil", "round", "trunc", "sqrt", "inversesqrt", "exp",
+                     "log", "exp2", "log2", "sin", "cos", "tan", "asin", "acos", "atan",
+                     "radians", "degrees"):
+            out.add((name, t, (t,)))
+    out.add(("cross", "vec3", ("vec3", "vec3")))
+    return frozenset(out)
+
+
+_BUILTIN_SIGNATURES = _builtin_signatures()
+_BUILTIN_NAMES = frozenset(name for name, _, _ in _BUILTIN_SIGNATURES)
+_FUNCTION_DEF_RE = re.compile(
+    r"^[ \t]*(?:highp |mediump |lowp )?(\w+)\s+(\w+)\s*\(([^()]*)\)\s*\{", re.MULTILINE)
+_PARAM_TYPE_RE = re.compile(r"^(?:(?:const|in|highp|mediump|lowp)\s+)*(\w+)\s+\w+\s*$")
+
+
+def _drop_builtin_redefinitions(body: MappedSource) -> list[tuple[int | None, str]]:
+    """Blank user functions whose signature is exactly a built-in's (``int min(int a, int b)``).
+
+    GLSL 1.20 let such a definition hide the built-in and most drivers still compile it, but
+    Mesa's 3.30 then hides every other overload of the name (``min(float, float)`` stops
+    compiling). The built-in computes the same thing, so the copy is dropped; its lines stay
+    as blank lines so every other line keeps its number. Returns (file line, remark) pairs.
+    """
+    text = "\n".join(body.lines)
+    plain = strip_comments(text)
+    if not any(name in plain for name in _BUILTIN_NAMES):
+        return []
+    remarks: list[tuple[int | None, str]] = []
+    spans: list[tuple[int, int]] = []
+    for match in _FUNCTION_DEF_RE.finditer(plain):
+        ret, name, params = match.group(1), match.group(2), match.group(3).strip()
+        if name not in _BUILTIN_NAMES:
+            continue
+        types = []
+        for param in ([] if params in ("", "void") else params.split(",")):
+            typed = _PARAM_TYPE_RE.match(param.strip())
+            if typed is None:
+                break
+            types.append(typed.group(1))
+        else:
+            if (name, ret, tuple(types)) not in _BUILTIN_SIGNATURES:
+                continue
+            depth, end = 0, None
+            for i in range(match.end() - 1, len(plain)):
+                if plain[i] == "{":
+                    depth += 1
+                elif plain[i] == "}":
+                    depth -= 1
+                    if depth == 0:
+                        end = i
+                        break
+            if end is None:
+                continue
+            first = plain.count("\n", 0, match.start())
+            last = plain.count("\n", 0, end)
+            if plain[end + 1:].split("\n", 1)[0].strip():
+                continue  # code after the closing brace on its line: left alone
+            spans.append((first, last))
+            origin = body.origin(first + 1)
+            remarks.append((origin.line if origin else None,
+                            f"{ret} {name}({', '.join(types)}) redefines a GLSL built-in with the "
+                            "same signature; the built-in is used (the file's copy is left out)"))
+    for first, last in spans:
+        for index in range(first, last + 1):
+            body.replace_line(index, "")
+    return remarks
+
+
+
 def _prepare_body(text: str, path: Path, first_line: int, roots: Sequence[Path] | None,
                   stage: str, renamed_inputs: Sequence[IsfInput] = ()) -> _Body:
     expanded = expand_includes(text, path, first_line, roots)
@@ -1426,6 +1518,8 @@ def load_isf(path: Path | str, roots: list[Path] | None = None) -> IsfShader:
 
     renamed = [inp for inp in inputs if inp.uniform_name != inp.name]
     fragment_body = _prepare_body(split.body, path, split.body_line, roots, "fragment", renamed)
+    for line, remark in _drop_builtin_redefinitions(fragment_body.source):
+        h.warn(line, remark)
     vertex_path = next((path.with_suffix(s) for s in VERTEX_SUFFIXES
                         if path.with_suffix(s).is_file()), None)
     if vertex_path is not None:

@@ -23,6 +23,16 @@ vec4 IMG_PIXEL(sampler2D image, vec2 pixelCoord) {
 }
 
 #ifdef ISF_FRAGMENT_SHADER
+// With a mip-level bias, as texture(image, coord, bias) (files converted from Shadertoy pass
+// one; hosts that expand these helpers into texture() take it). Fragment stage only, like bias.
+vec4 IMG_NORM_PIXEL(sampler2D image, vec2 normCoord, float bias) {
+    return texture(image, normCoord, bias);
+}
+
+vec4 IMG_PIXEL(sampler2D image, vec2 pixelCoord, float bias) {
+    return texture(image, pixelCoord / vec2(textureSize(image, 0)), bias);
+}
+
 // The image's pixel under this fragment, by pixel position: IMG_PIXEL(image, gl_FragCoord.xy).
 // Same as IMG_THIS_NORM_PIXEL when the image has the render size.
 vec4 IMG_THIS_PIXEL(sampler2D image) {

@@ -239,6 +239,38 @@ def test_ossia_extensions_render_exactly(ctx):
         assert strict_check("vert", shader.vertex_source, shader.vertex_map) is None
 
 
+def test_image_helpers_take_a_bias_argument(ctx):
+    shader = load_isf(SPEC / "bias.fs")
+    picture = texture(ctx, np.array([[[0.25, 0.75, 0.0, 1.0], [0.5, 0.125, 0.0, 1.0]]]))
+    tex, fbo = float_target(ctx, (2, 1))
+    renderer = IsfRenderer(ctx, shader)
+    try:
+        renderer.render(fbo, (2, 1), {}, {"inputImage": picture}, EngineUniforms())
+        out = read(fbo)[0]
+    finally:
+        renderer.release()
+        release_framebuffers(ctx, fbo, tex)
+        picture.release()
+    np.testing.assert_allclose(out[:, :2], [[0.25, 0.75], [0.5, 0.125]], atol=1e-6)
+    if shutil.which("glslangValidator") is not None:
+        assert strict_check("frag", shader.fragment_source, shader.fragment_map) is None
+
+
+def test_a_copy_of_a_builtin_is_left_out_so_the_other_overloads_still_compile(ctx):
+    shader = load_isf(SPEC / "builtin_copy.fs")
+    assert any("builtin_copy.fs:7:" in w and "int min(int, int) redefines a GLSL built-in" in w
+               for w in shader.warnings)
+    tex, fbo = float_target(ctx, (1, 1))
+    renderer = IsfRenderer(ctx, shader)
+    try:
+        renderer.render(fbo, (1, 1), {}, {}, EngineUniforms())
+        out = read(fbo)[0][0]
+    finally:
+        renderer.release()
+        release_framebuffers(ctx, fbo, tex)
+    np.testing.assert_allclose(out, [0.25, 0.75, 0.5, 1.0], atol=1e-6)
+
+
 # ---- transitions -----------------------------------------------------------------------------
 
 
