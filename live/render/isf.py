@@ -1062,7 +1062,11 @@ _COMMON_REWRITES = [
     (re.compile(r"\bvv_FragNormCoord\b"), lambda m: "isf_FragNormCoord"),
     (re.compile(r"\bvv_vertShaderInit\b"), lambda m: "isf_vertShaderInit"),
 ]
+#: A GLSL Sandbox converter's slip found in public collections: ``gl_FragCoord.xy / resolution.y``
+#: became ``isf_FragNormCoord *.y``, which no compiler takes; read as what it was.
+_CONVERTER_SLIP_RE = re.compile(r"\bisf_FragNormCoord\s*\*\s*\.([xy])\b")
 _FRAGMENT_REWRITES = [
+    (_CONVERTER_SLIP_RE, lambda m: f"(gl_FragCoord.xy / RENDERSIZE.{m.group(1)})"),
     (re.compile(r"\bgl_FragColor\b"), lambda m: "isf_FragColor"),
     (re.compile(r"\bgl_FragData\s*\[\s*0\s*\]"), lambda m: "isf_FragColor"),
     (re.compile(r"\bvarying\b"), lambda m: "in"),
@@ -1520,6 +1524,10 @@ def load_isf(path: Path | str, roots: list[Path] | None = None) -> IsfShader:
     fragment_body = _prepare_body(split.body, path, split.body_line, roots, "fragment", renamed)
     for line, remark in _drop_builtin_redefinitions(fragment_body.source):
         h.warn(line, remark)
+    for number, text in enumerate(split.body.split("\n"), start=split.body_line):
+        if _CONVERTER_SLIP_RE.search(text):
+            h.warn(number, "'isf_FragNormCoord *.x/.y' is not GLSL (a converter's slip); read as "
+                           "'gl_FragCoord.xy / RENDERSIZE.x/.y'")
     vertex_path = next((path.with_suffix(s) for s in VERTEX_SUFFIXES
                         if path.with_suffix(s).is_file()), None)
     if vertex_path is not None:

@@ -271,6 +271,21 @@ def test_a_copy_of_a_builtin_is_left_out_so_the_other_overloads_still_compile(ct
     np.testing.assert_allclose(out, [0.25, 0.75, 0.5, 1.0], atol=1e-6)
 
 
+def test_a_converters_frag_norm_coord_slip_reads_as_what_it_was(ctx):
+    shader = load_isf(SPEC / "converter_slip.fs")
+    assert sum("converter's slip" in w for w in shader.warnings) == 2
+    tex, fbo = float_target(ctx, (4, 2))
+    renderer = IsfRenderer(ctx, shader)
+    try:
+        renderer.render(fbo, (4, 2), {}, {}, EngineUniforms())
+        out = read(fbo)
+    finally:
+        renderer.release()
+        release_framebuffers(ctx, fbo, tex)
+    # Pixel (2, 1) has its centre at (2.5, 1.5): p = that / width 4, q.x = 2.5 / height 2 * 0.5.
+    np.testing.assert_allclose(out[1][2][:3], [2.5 / 4, 1.5 / 4, 2.5 / 2 * 0.5], atol=1e-6)
+
+
 # ---- transitions -----------------------------------------------------------------------------
 
 
