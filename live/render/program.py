@@ -7,6 +7,7 @@ unit is assigned once, and a uniform is written only when its value changed sinc
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ import numpy as np
 
 from live.render.context import release_framebuffers
 from live.render.isf import (
+    CUBE_FACE_NAMES,
+    ImportedCube,
     IsfShader,
     SizeExpressionError,
     parse_size_expression,
@@ -37,6 +40,22 @@ ENGINE_TEXTURE_FIELDS = {"AUDIO_FFT": "audio_fft", "AUDIO_WAVE": "audio_wave",
                          "PREV_FRAME": "prev_frame"}
 #: Engine uniforms set per pass by the renderer itself.
 PER_PASS_UNIFORMS = ("RENDERSIZE", "PASSINDEX")
+#: A source that may need GLSL 4.00's implicit int -> uint conversions.
+_NEWER_GLSL_HINT = re.compile(r"\bu(?:int|vec[234])\b")
+_VERSION_330 = "#version 330 core"
+
+
+def _use_glsl_410(shader) -> bool:
+    """Switch both stages of `shader` from GLSL 3.30 to 4.10 core (same line numbers)."""
+    maps = [shader.vertex_map, shader.fragment_map]
+    if not all(m.lines and m.lines[0].strip() == _VERSION_330 for m in maps):
+        return False
+    for m in maps:
+        m.replace_line(0, "#version 410 core")
+    shader.vertex_source, shader.fragment_source = maps[0].text(), maps[1].text()
+    return True
+
+
 #: Compile attempts that may repair implicit conversions (isf.repair_source) before giving up.
 MAX_REPAIR_ROUNDS = 3
 #: Number of BANDS the engine provides.
@@ -183,14 +202,24 @@ class IsfRenderer:
             self._vao = ctx.vertex_array(self._program, [])
         self._black = ctx.texture((1, 1), 4, bytes(4))
         self._present: tuple[moderngl.Program, moderngl.VertexArray] | None = None
-        self._imported = {name: _load_image_texture(ctx, path) for name, path in shader.imported.items()}
+        self._imported: dict[str, moderngl.Texture | moderngl.TextureCube] = {
+            name: _load_image_texture(ctx, path) for name, path in shader.imported.items()}
+        try:
+            for name, cube in shader.imported_cubes.items():
+                self._imported[name] = _load_cube_texture(ctx, shader, name, cube)
+        except BaseException:
+            for texture in self._imported.values():
+                texture.release()
+            raise
         self._build_plan()
 
     # ---- construction ----
 
     def _compile(self) -> moderngl.Program:
         shader = self.shader
-        for attempt in range(MAX_REPAIR_ROUNDS + 1):
+        newer_glsl_tried = False
+        attempt = 0
+        while True:
             try:
                 return self.ctx.program(vertex_shader=shader.vertex_source,
                                         fragment_shader=shader.fragment_source)
@@ -199,6 +228,7 @@ class IsfRenderer:
                 vertex_failed = "vertex_shader\n" in log and "fragment_shader\n" not in log
                 source_map = shader.vertex_map if vertex_failed else shader.fragment_map
                 repaired = repair_source(source_map, log) if attempt < MAX_REPAIR_ROUNDS else None
+                attempt += 1
                 if repaired is not None:
                     # Implicit conversions lenient drivers accept: fix them where the compiler
                     # points and try again. The shader keeps the repaired text, so later
@@ -210,12 +240,21 @@ class IsfRenderer:
                         shader.fragment_map, shader.fragment_source = new_map, new_map.text()
                     shader.warnings.extend(remarks)
                     continue
+                if not newer_glsl_tried and _NEWER_GLSL_HINT.search(source_map.text()):
+                    # Unsigned integers mixed with signed ones (uint c = 0;) are legal from
+                    # GLSL 4.00 on, which hosts such as ossia score compile at; 4.10 is the
+                    # newest macOS offers. Tried once, only when 3.30 refuses the file.
+                    newer_glsl_tried = True
+                    if _use_glsl_410(shader):
+                        shader.warnings.append(f"{shader.display_name}: compiled as GLSL 4.10 "
+                                               "(it needs implicit int/uint conversions, which "
+                                               "GLSL 3.30 does not have)")
+                        continue
                 if vertex_failed:
                     fallback = display_path(shader.vertex_path) if shader.vertex_path else shader.display_name
                     raise compile_error(log, shader.vertex_map, fallback, "vertex") from None
                 stage = "fragment" if "fragment_shader\n" in log else ""
                 raise compile_error(log, shader.fragment_map, shader.display_name, stage) from None
-        raise AssertionError("unreachable")  # the last round always returns or raises
 
     def _uniform(self, name: str) -> moderngl.Uniform | None:
         member = self._program.get(name, None)
@@ -508,6 +547,37 @@ def _load_image_texture(ctx: moderngl.Context, path: Path) -> moderngl.Texture:
     height, width = pixels.shape[:2]
     texture = ctx.texture((width, height), 4, pixels.tobytes())
     texture.repeat_x = texture.repeat_y = False
+    return texture
+
+
+def _load_cube_texture(ctx: moderngl.Context, shader: IsfShader, name: str,
+                       cube: ImportedCube) -> moderngl.TextureCube:
+    """Decode the six faces of an IMPORTED cube map into an RGBA8 cube texture.
+
+    Render thread (creates a texture); called at construction only. Faces are uploaded top row
+    first, as cube map images are laid out (GL's cube faces are not flipped like 2D images).
+    Raises ShaderSourceError at the header entry's line when a face cannot be decoded or the
+    faces are not all the same square size.
+    """
+    faces: list[np.ndarray] = []
+    for face_name, path in zip(CUBE_FACE_NAMES, cube.faces, strict=True):
+        try:
+            pixels = decode_image_rgba(path)
+        except ShaderSourceError as exc:
+            raise ShaderSourceError(shader.display_name, cube.line,
+                                    f"cube map {name!r}: face {face_name} "
+                                    f"({display_path(path)}): {exc.message}") from None
+        height, width = pixels.shape[:2]
+        first = faces[0].shape[:2] if faces else (width, width)
+        if width != height or (height, width) != first:
+            raise ShaderSourceError(
+                shader.display_name, cube.line,
+                f"cube map {name!r}: face {face_name} ({display_path(path)}) is "
+                f"{width}x{height}; all six faces must be the same square size"
+                + (f" (face +X is {first[1]}x{first[0]})" if faces else ""))
+        faces.append(pixels)
+    size = faces[0].shape[0]
+    texture = ctx.texture_cube((size, size), 4, b"".join(f.tobytes() for f in faces))
     return texture
 
 

@@ -286,6 +286,23 @@ def test_a_converters_frag_norm_coord_slip_reads_as_what_it_was(ctx):
     np.testing.assert_allclose(out[1][2][:3], [2.5 / 4, 1.5 / 4, 2.5 / 2 * 0.5], atol=1e-6)
 
 
+def test_implicit_int_to_uint_compiles_as_glsl_410(ctx):
+    shader = load_isf(SPEC / "uint_mix.fs")
+    tex, fbo = float_target(ctx, (1, 1))
+    renderer = IsfRenderer(ctx, shader)
+    try:
+        renderer.render(fbo, (1, 1), {}, {}, EngineUniforms())
+        out = read(fbo)[0][0]
+    finally:
+        renderer.release()
+        release_framebuffers(ctx, fbo, tex)
+    np.testing.assert_allclose(out, [0.75, 1.0, 0.0, 1.0], atol=1e-6)
+    assert shader.fragment_source.startswith("#version 410 core")
+    assert any("compiled as GLSL 4.10" in w for w in shader.warnings)
+    if shutil.which("glslangValidator") is not None:
+        assert strict_check("frag", shader.fragment_source, shader.fragment_map) is None
+
+
 # ---- transitions -----------------------------------------------------------------------------
 
 
@@ -425,3 +442,39 @@ def test_a_vs_keeps_what_it_writes_and_the_rest_is_fed(ctx):
     x, y = _norm_coords((4, 2))
     np.testing.assert_allclose(out[..., 0], x + 0.25, atol=1e-6)  # written by half_fed.vs
     np.testing.assert_allclose(out[..., 1], y, atol=1e-6)  # not written: the coordinate
+
+
+# ---- IMPORTED cube maps ------------------------------------------------------------------------
+
+CUBE_FACES = ("px.png", "nx.png", "py.png", "ny.png", "pz.png", "nz.png")
+#: The solid colour of each face of cube/, in the order +X, -X, +Y, -Y, +Z, -Z.
+CUBE_COLOURS = [(1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, 0, 1), (0, 1, 1)]
+
+
+def test_an_imported_cube_map_samples_each_face_along_its_axis(ctx, tmp_path):
+    from PIL import Image
+
+    from live.render.shader_source import ShaderSourceError
+
+    shader = load_isf(SPEC / "cube" / "sky.fs")
+    assert "uniform samplerCube sky;" in shader.fragment_source
+    assert "textureCube" not in shader.fragment_source  # old GLSL's name, now texture()
+    out = _render_spec(ctx, "cube/sky.fs", (6, 1))
+    np.testing.assert_array_equal(out[0], [[*c, 1.0] for c in CUBE_COLOURS])
+    if shutil.which("glslangValidator") is not None:
+        assert strict_check("frag", shader.fragment_source, shader.fragment_map) is None
+    # A missing face is refused at load, naming the face, its file and the header entry.
+    for face in CUBE_FACES[:-1]:
+        shutil.copy(SPEC / "cube" / face, tmp_path / face)
+    shutil.copy(SPEC / "cube" / "sky.fs", tmp_path / "sky.fs")
+    line = next(i for i, text in enumerate((tmp_path / "sky.fs").read_text().split("\n"), 1)
+                if '"NAME": "sky"' in text)
+    with pytest.raises(ShaderSourceError, match=rf"sky\.fs:{line}: .*face -Z file .*nz\.png does "
+                                                "not exist"):
+        load_isf(tmp_path / "sky.fs")
+    # Faces of different sizes are refused when the renderer decodes them.
+    Image.new("RGBA", (8, 8), (0, 255, 255, 255)).save(tmp_path / "nz.png")
+    shader = load_isf(tmp_path / "sky.fs")
+    with pytest.raises(ShaderSourceError, match=rf"sky\.fs:{line}: .*face -Z \(.*nz\.png\) is "
+                                                "8x8; all six faces must be the same square size"):
+        IsfRenderer(ctx, shader)
