@@ -35,7 +35,6 @@ from live.render.shader_source import (
     MappedSource,
     ShaderSourceError,
     SplitSource,
-    UnsupportedFeatureError,
     display_path,
     expand_includes,
     read_shader_file,
@@ -215,6 +214,23 @@ class IsfPass:
     height: str | None = None
 
 
+@dataclass(frozen=True)
+class ImportedCube:
+    """An IMPORTED cube map (``"TYPE": "cube"``, a PATH list of six images). Immutable; any thread.
+
+    Attributes:
+        faces: The six image files, in GL's face order +X, -X, +Y, -Y, +Z, -Z.
+        line: The header line of the entry, for errors found when the faces are decoded.
+    """
+
+    faces: tuple[Path, ...]
+    line: int | None = None
+
+
+#: Face names in the order of an IMPORTED cube map's PATH list (GL's cube face order).
+CUBE_FACE_NAMES = ("+X", "-X", "+Y", "-Y", "+Z", "-Z")
+
+
 @dataclass
 class IsfShader:
     """A loaded shader: header model plus translated GLSL 330 core, ready to compile.
@@ -230,6 +246,7 @@ class IsfShader:
         inputs: The INPUTS, in header order.
         passes: At least one pass; the last one without TARGET draws the output.
         imported: IMPORTED image name -> file.
+        imported_cubes: IMPORTED cube map name -> its six faces (``uniform samplerCube``).
         kind: "transition" (startImage, endImage images and progress float), "filter" (an image
             input named inputImage) or "generator".
         fragment_source, vertex_source: Complete GLSL 330 core sources.
@@ -261,6 +278,7 @@ class IsfShader:
     warnings: list[str] = field(default_factory=list)
     pass_lines: list[int | None] = field(default_factory=list, repr=False, compare=False)
     identifiers: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
+    imported_cubes: dict[str, ImportedCube] = field(default_factory=dict)
 
     def uses(self, name: str) -> bool:
         """Whether the shader's own code mentions identifier ``name`` (``"PREV_FRAME"``).
@@ -973,10 +991,11 @@ def _legacy_persistent_buffers(h: _Header) -> dict[str, dict]:
     raise h.error(line, "PERSISTENT_BUFFERS must be a list of names or an object of name -> {...}")
 
 
-def _parse_imported(h: _Header, path: Path, taken: set[str]) -> dict[str, Path]:
+def _parse_imported(h: _Header, path: Path, taken: set[str]
+                    ) -> tuple[dict[str, Path], dict[str, ImportedCube]]:
     raw = h.data.get("IMPORTED")
     if raw is None:
-        return {}
+        return {}, {}
     line = h.line_of_key("IMPORTED")
     entries: list[tuple[str, Any]] = []
     if isinstance(raw, dict):
@@ -989,17 +1008,18 @@ def _parse_imported(h: _Header, path: Path, taken: set[str]) -> dict[str, Path]:
     else:
         raise h.error(line, "IMPORTED must be an object of name -> {\"PATH\": \"file.png\"}")
     imported: dict[str, Path] = {}
+    cubes: dict[str, ImportedCube] = {}
     for name, spec in entries:
-        entry_line = h.line_of_key(name) or line
+        entry_line = h.line_of_key(name) or h.line_of_value("NAME", name) or line
         _check_identifier(h, name, f"imported image name {name!r}", entry_line)
-        if name in taken or name in imported:
+        if name in taken or name in imported or name in cubes:
             raise h.error(entry_line, f"imported image {name!r} has the same name as an input or "
                                       "pass target")
         file = spec.get("PATH") if isinstance(spec, dict) else None
-        if isinstance(file, list):
-            raise UnsupportedFeatureError(h.file, entry_line, f"imported image {name!r}: cube "
-                                          "maps (a PATH list) are not supported; give one image "
-                                          "file", "cubemap")
+        kind = spec.get("TYPE") if isinstance(spec, dict) else None
+        if isinstance(file, list) or kind == "cube":
+            cubes[name] = _parse_cube(h, path, name, file, entry_line)
+            continue
         if not isinstance(file, str) or not file:
             raise h.error(entry_line, f"imported image {name!r} needs a PATH string")
         resolved = (path.parent / file).resolve()
@@ -1007,7 +1027,27 @@ def _parse_imported(h: _Header, path: Path, taken: set[str]) -> dict[str, Path]:
             raise h.error(entry_line, f"imported image {name!r}: file {display_path(resolved)} "
                                       "does not exist (PATH is relative to the shader file)")
         imported[name] = resolved
-    return imported
+    return imported, cubes
+
+
+def _parse_cube(h: _Header, path: Path, name: str, file: Any, line: int | None) -> ImportedCube:
+    """An IMPORTED cube map: PATH lists six image files, faces +X, -X, +Y, -Y, +Z, -Z."""
+    order = ", ".join(CUBE_FACE_NAMES)
+    if not isinstance(file, list) or not all(isinstance(f, str) and f for f in file):
+        raise h.error(line, f"imported cube map {name!r} needs a PATH list of six image files "
+                            f"({order})")
+    if len(file) != len(CUBE_FACE_NAMES):
+        raise h.error(line, f"imported cube map {name!r} has {len(file)} PATH entries; a cube "
+                            f"map needs six ({order})")
+    faces = []
+    for face, entry in zip(CUBE_FACE_NAMES, file, strict=True):
+        resolved = (path.parent / entry).resolve()
+        if not resolved.is_file():
+            raise h.error(line, f"imported cube map {name!r}: face {face} file "
+                                f"{display_path(resolved)} does not exist (PATH is relative to "
+                                "the shader file)")
+        faces.append(resolved)
+    return ImportedCube(tuple(faces), line)
 
 
 def _kind(inputs: Sequence[IsfInput]) -> str:
@@ -1510,7 +1550,7 @@ def load_isf(path: Path | str, roots: list[Path] | None = None) -> IsfShader:
     input_names = {inp.name for inp in inputs}
     passes, pass_lines = _parse_passes(h, input_names)
     targets = [p.target for p in passes if p.target is not None]
-    imported = _parse_imported(h, path, input_names | set(targets))
+    imported, cubes = _parse_imported(h, path, input_names | set(targets))
     if split.header is None:
         isf_version = ""
     else:
@@ -1541,14 +1581,15 @@ def load_isf(path: Path | str, roots: list[Path] | None = None) -> IsfShader:
     # an input, target or imported image, or a global the body declares. The same set is left
     # out of both stages so a name never has two types across the link.
     engine_names = engine_uniform_names()
-    own = input_names | set(targets) | set(imported)
+    own = input_names | set(targets) | set(imported) | set(cubes)
     own |= global_declared_names(fragment_body.plain_text, engine_names)
     own |= global_declared_names(vertex_body.plain_text, engine_names)
     skip_engine = own & set(engine_names)
 
     outputs = {m.group(1) for m in _OWN_OUTPUT_RE.finditer(fragment_body.plain_text)}
     declarations = _uniform_declarations(h, inputs, passes, pass_lines, imported,
-                                         fragment_body.plain_text + vertex_body.plain_text)
+                                         fragment_body.plain_text + vertex_body.plain_text,
+                                         cubes)
     images = [inp.name for inp in inputs if inp.is_image] + targets + list(imported)
     helpers = {}
     for stage, body in (("fragment", fragment_body), ("vertex", vertex_body)):
@@ -1591,6 +1632,7 @@ def load_isf(path: Path | str, roots: list[Path] | None = None) -> IsfShader:
         inputs=inputs,
         passes=passes,
         imported=imported,
+        imported_cubes=cubes,
         kind=_kind(inputs),
         fragment_source=fragment_map.text(),
         vertex_source=vertex_map.text(),
@@ -1607,8 +1649,10 @@ def load_isf(path: Path | str, roots: list[Path] | None = None) -> IsfShader:
 
 def _uniform_declarations(h: _Header, inputs: Sequence[IsfInput], passes: Sequence[IsfPass],
                           pass_lines: Sequence[int | None], imported: Mapping[str, Path],
-                          body_text: str) -> list[tuple[str, int | None]]:
-    """One uniform line per input, target and imported image, each mapped to its header line.
+                          body_text: str, cubes: Mapping[str, ImportedCube] | None = None,
+                          ) -> list[tuple[str, int | None]]:
+    """One uniform line per input, target, imported image and cube map, each mapped to its
+    header line.
 
     A uniform the body already declares itself (old ISF files sometimes do) is not declared a
     second time.
@@ -1627,6 +1671,9 @@ def _uniform_declarations(h: _Header, inputs: Sequence[IsfInput], passes: Sequen
     for name in imported:
         if name not in declared_by_body:
             lines.append((f"uniform sampler2D {name};", h.line_of_key(name)))
+    for name, cube in (cubes or {}).items():
+        if name not in declared_by_body:
+            lines.append((f"uniform samplerCube {name};", cube.line))
     return lines
 
 
@@ -1736,8 +1783,9 @@ def shader_dependencies(shader: IsfShader) -> tuple[Path, ...]:
 
     The shader file, each ``#include`` (found through the line maps, which record the file of
     every generated line), the engine's ``common/`` files, a companion vertex shader, the
-    IMPORTED images, and the paths of companion ``.vs``/``.vert`` files that do not exist yet
-    (creating one changes the shader). Any thread; no GL.
+    IMPORTED images (the six faces of a cube map too), and the paths of companion
+    ``.vs``/``.vert`` files that do not exist yet (creating one changes the shader). Any
+    thread; no GL.
     """
     seen: dict[Path, None] = {}
 
@@ -1753,4 +1801,7 @@ def shader_dependencies(shader: IsfShader) -> tuple[Path, ...]:
         add(Path(shader.path).with_suffix(suffix))
     for image in shader.imported.values():
         add(image)
+    for cube in shader.imported_cubes.values():
+        for face in cube.faces:
+            add(face)
     return tuple(seen)

@@ -276,7 +276,7 @@ def test_imported_images_resolve_relative_to_the_shader(tmp_path):
     assert list(v1.imported) == ["pic"]
     with pytest.raises(ShaderSourceError, match="does not exist"):
         load_isf(write_shader(tmp_path, {"IMPORTED": {"pic": {"PATH": "missing.png"}}}, name="m.fs"))
-    with pytest.raises(ShaderSourceError, match="cube maps"):
+    with pytest.raises(ShaderSourceError, match=r"face \+X file .*a\.png does not exist"):
         load_isf(write_shader(tmp_path, {"IMPORTED": {"sky": {"PATH": ["a.png"] * 6}}}, name="c.fs"))
 
 
@@ -574,3 +574,35 @@ def test_glslang_errors_map_back_to_the_include(tmp_path):
     first = map_compiler_log(result.stdout, shader.fragment_map)[0]
     assert first.file.endswith("include/broken_helper.glsl") and first.line == 5
     assert "undefinedThing" in first.message
+
+
+def test_imported_cube_maps_declare_a_sampler_cube_and_list_their_faces(tmp_path):
+    from live.render.isf import shader_dependencies
+
+    faces = ["px.png", "nx.png", "py.png", "ny.png", "pz.png", "nz.png"]
+    (tmp_path / "sky").mkdir()
+    for face in faces:
+        (tmp_path / "sky" / face).write_bytes(b"not decoded at load")
+    entry = {"TYPE": "cube", "PATH": [f"sky/{f}" for f in faces]}
+    body = "void main() { gl_FragColor = textureCube(env, vec3(1.0, 0.0, 0.0)); }\n"
+    shader = load_isf(write_shader(tmp_path, {"IMPORTED": {"env": entry}}, body))  # object form
+    assert shader.imported == {}
+    assert shader.imported_cubes["env"].faces == tuple((tmp_path / "sky" / f).resolve() for f in faces)
+    assert "uniform samplerCube env;" in shader.fragment_source
+    assert "texture(env, vec3(1.0, 0.0, 0.0))" in shader.fragment_source
+    assert set(shader.imported_cubes["env"].faces) <= set(shader_dependencies(shader))
+    listed = load_isf(write_shader(tmp_path, {"IMPORTED": [{"NAME": "env", **entry}]}, body,
+                                   name="list.fs"))  # ISF 1.0's list form
+    assert listed.imported_cubes["env"].faces == shader.imported_cubes["env"].faces
+    assert listed.imported_cubes["env"].line == line_of(tmp_path / "list.fs", '"NAME": "env"')
+    # Errors name the header entry's line.
+    path = write_shader(tmp_path, {"IMPORTED": {"env": {"TYPE": "cube", "PATH": faces[:5]}}},
+                        name="five.fs")
+    line = line_of(path, '"env"')
+    with pytest.raises(ShaderSourceError, match=rf"five\.fs:{line}: .*has 5 "
+                                                "PATH entries; a cube map needs six"):
+        load_isf(path)
+    path = write_shader(tmp_path, {"IMPORTED": {"env": {"TYPE": "cube", "PATH": "px.png"}}},
+                        name="one.fs")
+    with pytest.raises(ShaderSourceError, match="needs a PATH list of six image files"):
+        load_isf(path)
