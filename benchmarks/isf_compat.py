@@ -14,7 +14,7 @@ classified:
   by more than 1/255 somewhere;
 - ``constant``: it renders, but nothing of that;
 - ``compile_error``: it does not load, compile or render (the reason says where and why);
-- ``unsupported:<feature>``: it needs a feature the engine does not have (cube maps...);
+- ``unsupported:<feature>``: it needs a feature the engine does not have;
 - ``timeout``: no result within the time limit (killed);
 - ``strict_reject``: the translated GLSL is refused by ``glslangValidator -S frag`` (Debian's
   glslang-tools), stricter than Mesa, so it might fail on macOS or NVIDIA drivers.

@@ -801,12 +801,13 @@ def _import_one(item: Path, library: Path, force: bool, validator: Any,
 
 
 def _isf_files(shader: Any, source: Path, destination: Path) -> dict[Path, Path]:
-    """Source file -> library file for an ISF shader, its .vs and its IMPORTED images (which
-    keep their path relative to the shader, as the header names them)."""
+    """Source file -> library file for an ISF shader, its .vs and its IMPORTED images and cube
+    map faces (which keep their path relative to the shader, as the header names them)."""
     files = {source: destination}
     if shader.vertex_path is not None:
         files[shader.vertex_path] = destination.with_suffix(shader.vertex_path.suffix)
-    for image in shader.imported.values():
+    faces = [face for cube in getattr(shader, "imported_cubes", {}).values() for face in cube.faces]
+    for image in [*shader.imported.values(), *faces]:
         try:
             rel = image.relative_to(source.parent.resolve())
         except ValueError:

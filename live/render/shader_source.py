@@ -62,9 +62,9 @@ class ShaderNotFoundError(ShaderSourceError):
 
 
 class UnsupportedFeatureError(ShaderSourceError):
-    """A shader uses a feature this engine does not implement (an ISF IMPORTED cube map, a
-    Shadertoy cube-map pass where raw GL cannot be loaded...). ``feature`` is a short stable name
-    ("cubemap", "cubemap_pass") for reports such as ``unsupported:cubemap`` in
+    """A shader uses a feature this engine does not implement (a Shadertoy cube-map pass where
+    the raw GL call it needs cannot be loaded...). ``feature`` is a short stable name
+    ("cubemap_pass") for reports such as ``unsupported:cubemap_pass`` in
     benchmarks/isf_compat.py; the message says what to do instead."""
 
     def __init__(self, file: str | os.PathLike[str], line: int | None, message: str,

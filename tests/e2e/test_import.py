@@ -104,3 +104,13 @@ def test_compat_benchmark_classifies_and_totals(tmp_path):
     toys = run("benchmarks/isf_compat.py", str(TOYS), "--shadertoy", "--json", "--no-write")
     doc = json.loads(toys.stdout)
     assert doc["total"] == 5 and doc["counts"] == {"nonconstant": 5}
+
+
+def test_import_copies_a_cube_maps_faces_with_the_shader(tmp_path):
+    library = tmp_path / "library"
+    result = run("-m", "live.cli", "import", "--library", str(library), "--json", "--timeout", "20",
+                 str(SPEC / "cube" / "sky.fs"))
+    doc = json.loads(result.stdout)
+    assert result.returncode == 0 and doc["summary"]["imported"] == 1, result.stdout
+    for face in ("px", "nx", "py", "ny", "pz", "nz"):
+        assert (library / f"{face}.png").read_bytes() == (SPEC / "cube" / f"{face}.png").read_bytes()
