@@ -35,6 +35,7 @@ from live.render.shader_source import (
     MappedSource,
     ShaderSourceError,
     SplitSource,
+    UnsupportedFeatureError,
     display_path,
     expand_includes,
     read_shader_file,
@@ -1343,6 +1344,34 @@ class _Body:
     plain_text: str
 
 
+# ---- other formats that look like ISF ------------------------------------------------------
+
+#: Entry points of MadMapper's materials (surface, laser and vector materials), not ISF's main().
+_MADMAPPER_ENTRY_RE = re.compile(
+    r"\b(?:vec4\s+materialColorForPixel|void\s+(?:laser|vector)MaterialFunc)\s*\(")
+
+
+def _refuse_madmapper_material(split: SplitSource, shown: str) -> None:
+    """Name a MadMapper material for what it is instead of failing on its first missing symbol.
+
+    MadMapper's materials borrow ISF's header but are another format: a
+    ``materialColorForPixel(texCoord)`` (or laser/vector) function instead of main(), animated
+    values declared under GENERATORS, and MadMapper's own GLSL libraries (MadCommon.glsl,
+    MadNoise.glsl, MadSDF.glsl) that ship with MadMapper, not with the files.
+    """
+    header = split.header or {}
+    kind = header.get("RESOURCE_TYPE")
+    is_material = isinstance(kind, str) and "madmapper" in kind.lower()
+    if not is_material and _MADMAPPER_ENTRY_RE.search(split.body) and "main(" not in split.body:
+        is_material = True
+    if is_material:
+        raise UnsupportedFeatureError(
+            shown, split.header_line,
+            f"a MadMapper material ({kind or 'materialColorForPixel() instead of main()'}), not "
+            "an ISF file: it needs MadMapper's GENERATORS and its MadCommon/MadNoise/MadSDF "
+            "libraries", "madmapper_material")
+
+
 # ---- user functions that redefine a built-in -------------------------------------------------
 
 def _builtin_signatures() -> frozenset[tuple[str, str, tuple[str, ...]]]:
@@ -1543,6 +1572,7 @@ def load_isf(path: Path | str, roots: list[Path] | None = None) -> IsfShader:
         from live.render.vsa import load_vsa
 
         return load_vsa(path, split, roots)
+    _refuse_madmapper_material(split, shown)
     h = _Header(split, shown)
     if split.header is not None:
         h.check_keys(split.header, _TOP_KEYS, "the header", split.header_line)

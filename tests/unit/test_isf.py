@@ -606,3 +606,26 @@ def test_imported_cube_maps_declare_a_sampler_cube_and_list_their_faces(tmp_path
                         name="one.fs")
     with pytest.raises(ShaderSourceError, match="needs a PATH list of six image files"):
         load_isf(path)
+
+
+def test_a_madmapper_material_is_named_for_what_it_is(tmp_path):
+    """MadMapper materials borrow ISF's header but are another format; the checker reports
+    unsupported:madmapper_material instead of a compile error on a missing MadMapper library."""
+    from live.render.shader_source import UnsupportedFeatureError
+
+    path = tmp_path / "material.fs"
+    path.write_text('/*{\n  "RESOURCE_TYPE": "Material For MadMapper",\n  "INPUTS": []\n}*/\n'
+                    '#include "MadCommon.glsl"\n'
+                    'vec4 materialColorForPixel(vec2 texCoord) { return vec4(texCoord, 0., 1.); }\n')
+    with pytest.raises(UnsupportedFeatureError) as info:
+        load_isf(path)
+    assert info.value.feature == "madmapper_material" and info.value.line == 1
+    assert "MadMapper material" in info.value.message
+    # Without the header key, the entry point gives it away; an ISF file with a main() that
+    # happens to define such a function is still ISF.
+    path.write_text('/*{"INPUTS": []}*/\nvec4 materialColorForPixel(vec2 uv) { return vec4(uv, 0., 1.); }\n')
+    with pytest.raises(UnsupportedFeatureError):
+        load_isf(path)
+    path.write_text('/*{"INPUTS": []}*/\nvec4 materialColorForPixel(vec2 uv) { return vec4(uv, 0., 1.); }\n'
+                    'void main() { gl_FragColor = materialColorForPixel(isf_FragNormCoord); }\n')
+    assert load_isf(path).kind == "generator"
