@@ -468,7 +468,7 @@ class IsfRenderer:
                     texture: moderngl.Texture) -> None:
         """Scale the last pass's buffer into ``fbo`` (when the last pass has a TARGET)."""
         if self._present is None:
-            program = self.ctx.program(vertex_shader=_PRESENT_VS, fragment_shader=_PRESENT_FS)
+            program = self.ctx.program(vertex_shader=QUAD_VERTEX_SHADER, fragment_shader=_PRESENT_FS)
             vao = self.ctx.vertex_array(program, [(self._vbo, "2f", "position")])
             self._present = (program, vao)
         fbo.viewport = (0, 0, width, height)
@@ -502,7 +502,9 @@ class IsfRenderer:
             obj.release()
 
 
-_PRESENT_VS = """#version 330 core
+#: Vertex stage of a full-screen quad (attribute ``position`` in -1..1), passing ``uv`` in 0..1;
+#: shared by every copy pass drawn over the whole target.
+QUAD_VERTEX_SHADER = """#version 330 core
 in vec2 position;
 out vec2 uv;
 void main() {
@@ -664,7 +666,7 @@ class TransitionRenderer:
             self._release_dim()
             tex = self.ctx.texture(size, 4)
             fbo = self.ctx.framebuffer(color_attachments=[tex])
-            program = self.ctx.program(vertex_shader=_PRESENT_VS, fragment_shader=_DIM_FS)
+            program = self.ctx.program(vertex_shader=QUAD_VERTEX_SHADER, fragment_shader=_DIM_FS)
             vbo = self.ctx.buffer(_QUAD)
             vao = self.ctx.vertex_array(program, [(vbo, "2f", "position")])
             self._dim = (tex, fbo, program, vao, vbo)

@@ -355,14 +355,6 @@ def _assemble_vertex(body: _Body, declarations: list[tuple[str, int | None]],
 # GL side (render thread)
 # --------------------------------------------------------------------------------------------
 
-_QUAD_VS = """#version 330 core
-in vec2 position;
-out vec2 uv;
-void main() {
-    gl_Position = vec4(position, 0.0, 1.0);
-    uv = position * 0.5 + 0.5;
-}
-"""
 # The vertexshaderart picture is premultiplied (it blends ONE, ONE_MINUS_SRC_ALPHA); layers
 # are straight alpha.
 _UNPREMULTIPLY_FS = """#version 330 core
@@ -457,6 +449,7 @@ class VsaRenderer:
         from live.render.program import (
             ENGINE_TEXTURE_FIELDS,
             ENGINE_VALUE_FIELDS,
+            QUAD_VERTEX_SHADER,
             _Slot,
         )
         from live.render.shader_source import compile_error
@@ -472,7 +465,8 @@ class VsaRenderer:
         self._mode = getattr(moderngl, shader.primitive_mode)
         self._vao = ctx.vertex_array(self._program, [])
         self._quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], dtype="f4").tobytes())
-        self._present = ctx.program(vertex_shader=_QUAD_VS, fragment_shader=_UNPREMULTIPLY_FS)
+        self._present = ctx.program(vertex_shader=QUAD_VERTEX_SHADER,
+                                    fragment_shader=_UNPREMULTIPLY_FS)
         self._present_vao = ctx.vertex_array(self._present, [(self._quad, "2f", "position")])
         self._black = ctx.texture((1, 1), 4, bytes(4))
         self._touch = ctx.texture((TOUCH_COLUMNS, HISTORY_ROWS), 4, dtype="f4")
@@ -518,7 +512,8 @@ class VsaRenderer:
         self._history_program = None
         self._history_vao = None
         if self._histories:
-            self._history_program = ctx.program(vertex_shader=_QUAD_VS, fragment_shader=_HISTORY_FS)
+            self._history_program = ctx.program(vertex_shader=QUAD_VERTEX_SHADER,
+                                                fragment_shader=_HISTORY_FS)
             self._history_vao = ctx.vertex_array(self._history_program,
                                                  [(self._quad, "2f", "position")])
             self._history_program["previous"].value = 0
