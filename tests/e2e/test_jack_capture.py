@@ -154,11 +154,15 @@ def _check_capture(jack: JackDummyServer, wav: Path, capture_seconds: float, che
             check(captured, stats)
             return
         except AssertionError as exc:
-            if (stats["xruns"] == 0 and server_xruns == 0) or attempt == ATTEMPTS:
+            # Runs spoiled by the machine, not by the code, are repeated: an xrun drops a period,
+            # and on a loaded machine the player process can start so late that the capture
+            # window closes before the last click.
+            late_start = "capture ended early" in str(exc) or "nothing arrived" in str(exc)
+            if (stats["xruns"] == 0 and server_xruns == 0 and not late_start) or attempt == ATTEMPTS:
                 notes.append(f"run {attempt}: xruns PortAudio {stats['xruns']}, jackd {server_xruns}")
                 raise AssertionError(f"{exc}\n({'; '.join(notes)})") from None
-            notes.append(f"run {attempt} failed with xruns (PortAudio {stats['xruns']}, "
-                         f"jackd {server_xruns}): {str(exc)[:200]}")
+            notes.append(f"run {attempt} failed (xruns PortAudio {stats['xruns']}, jackd "
+                         f"{server_xruns}; late start {late_start}): {str(exc)[:200]}")
 
 
 def _play_into_capture(jack: JackDummyServer, wav: Path, capture_seconds: float, rate: str = "default"):
