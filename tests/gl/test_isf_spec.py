@@ -49,6 +49,18 @@ def texture(ctx, pixels: np.ndarray):
     return ctx.texture((w, h), c, np.ascontiguousarray(pixels).tobytes(), dtype="f4")
 
 
+def render_once(ctx, shader, size, params=None, images=None, engine=None) -> np.ndarray:
+    """One frame of `shader` at `size` as float RGBA [row, column], row 0 at the bottom."""
+    renderer = IsfRenderer(ctx, shader)
+    tex, fbo = float_target(ctx, size)
+    try:
+        renderer.render(fbo, size, params or {}, images or {}, engine or EngineUniforms())
+        return read(fbo).copy()
+    finally:
+        renderer.release()
+        release_framebuffers(ctx, fbo, tex)
+
+
 # ---- inputs ---------------------------------------------------------------------------------
 
 
@@ -106,14 +118,11 @@ def test_passes_resize_when_the_input_in_their_size_expression_changes(ctx):
 def test_audio_inputs_read_the_live_analysis_textures(ctx):
     wave = texture(ctx, np.array([[0.1, 0.2, 0.3, 0.4]]))
     fft = texture(ctx, np.array([[0.9, 0.8, 0.7, 0.6]]))
-    renderer = IsfRenderer(ctx, load_isf(SPEC / "audio.fs"))
-    tex, fbo = float_target(ctx, (4, 1))
     try:
-        renderer.render(fbo, (4, 1), {}, {}, EngineUniforms(audio_wave=wave, audio_fft=fft))
-        out = read(fbo)[0]
+        out = render_once(ctx, load_isf(SPEC / "audio.fs"), (4, 1),
+                          engine=EngineUniforms(audio_wave=wave, audio_fft=fft))[0]
     finally:
-        renderer.release()
-        release_framebuffers(ctx, fbo, tex, wave, fft)
+        release_framebuffers(ctx, wave, fft)
     np.testing.assert_allclose(out[:, 0], [0.1, 0.2, 0.3, 0.4], atol=1e-6)
     np.testing.assert_allclose(out[:, 1], [0.9, 0.8, 0.7, 0.6], atol=1e-6)
 
@@ -124,14 +133,10 @@ def test_audio_inputs_read_the_live_analysis_textures(ctx):
 def test_old_glsl_from_lenient_drivers_runs_with_exact_results(ctx):
     shader = load_isf(SPEC / "legacy.fs")
     image = texture(ctx, np.tile([0.0, 0.0, 0.6, 1.0], (2, 5, 1)))  # 5 x 2 pixels
-    renderer = IsfRenderer(ctx, shader)
-    tex, fbo = float_target(ctx, (2, 1))
     try:
-        renderer.render(fbo, (2, 1), {}, {"inputImage": image}, EngineUniforms())
-        out = read(fbo)[0]
+        out = render_once(ctx, shader, (2, 1), images={"inputImage": image})[0]
     finally:
-        renderer.release()
-        release_framebuffers(ctx, fbo, tex, image)
+        release_framebuffers(ctx, image)
     np.testing.assert_allclose(out[0], [0.5, 0.5, 1.0, 1.0], atol=1e-6)
     np.testing.assert_allclose(out[1], [0.5, 0.2, 0.6, 0.6], atol=1e-6)
     # The implicit conversions were repaired where the compiler pointed, and said so.
@@ -175,14 +180,7 @@ def test_glsl_120_habits_play_as_on_their_hosts(ctx):
     warnings = "\n".join(shader.warnings)
     assert "old_dialect.fs:6" in warnings and "isf_in_smooth" in warnings
     assert "old_dialect.fs:8" in warnings and "'TRUE' read as true" in warnings
-    renderer = IsfRenderer(ctx, shader)
-    tex, fbo = float_target(ctx, (1, 1))
-    try:
-        renderer.render(fbo, (1, 1), {}, {}, EngineUniforms())
-        out = read(fbo)[0][0]
-    finally:
-        renderer.release()
-        release_framebuffers(ctx, fbo, tex)
+    out = render_once(ctx, shader, (1, 1))[0][0]
     # smooth, saturate, flat(1.5) = 0.75; the unwritten alpha is opaque, not Mesa's 0
     np.testing.assert_allclose(out, [0.25, 0.5, 0.75, 1.0], atol=1e-6)
     if shutil.which("glslangValidator") is not None:
@@ -190,14 +188,7 @@ def test_glsl_120_habits_play_as_on_their_hosts(ctx):
 
 
 def test_alpha_the_file_writes_is_kept(ctx):
-    renderer = IsfRenderer(ctx, load_isf(SPEC / "transparent.fs"))
-    tex, fbo = float_target(ctx, (1, 1))
-    try:
-        renderer.render(fbo, (1, 1), {}, {}, EngineUniforms())
-        out = read(fbo)[0][0]
-    finally:
-        renderer.release()
-        release_framebuffers(ctx, fbo, tex)
+    out = render_once(ctx, load_isf(SPEC / "transparent.fs"), (1, 1))[0][0]
     np.testing.assert_allclose(out, [0.2, 0.4, 0.6, 0.0], atol=1e-6)
     stats = picture_stats([out.reshape(1, 1, 4)])
     assert stats.transparent and not stats.nonconstant
@@ -242,14 +233,9 @@ def test_ossia_extensions_render_exactly(ctx):
 def test_image_helpers_take_a_bias_argument(ctx):
     shader = load_isf(SPEC / "bias.fs")
     picture = texture(ctx, np.array([[[0.25, 0.75, 0.0, 1.0], [0.5, 0.125, 0.0, 1.0]]]))
-    tex, fbo = float_target(ctx, (2, 1))
-    renderer = IsfRenderer(ctx, shader)
     try:
-        renderer.render(fbo, (2, 1), {}, {"inputImage": picture}, EngineUniforms())
-        out = read(fbo)[0]
+        out = render_once(ctx, shader, (2, 1), images={"inputImage": picture})[0]
     finally:
-        renderer.release()
-        release_framebuffers(ctx, fbo, tex)
         picture.release()
     np.testing.assert_allclose(out[:, :2], [[0.25, 0.75], [0.5, 0.125]], atol=1e-6)
     if shutil.which("glslangValidator") is not None:
@@ -260,42 +246,21 @@ def test_a_copy_of_a_builtin_is_left_out_so_the_other_overloads_still_compile(ct
     shader = load_isf(SPEC / "builtin_copy.fs")
     assert any("builtin_copy.fs:7:" in w and "int min(int, int) redefines a GLSL built-in" in w
                for w in shader.warnings)
-    tex, fbo = float_target(ctx, (1, 1))
-    renderer = IsfRenderer(ctx, shader)
-    try:
-        renderer.render(fbo, (1, 1), {}, {}, EngineUniforms())
-        out = read(fbo)[0][0]
-    finally:
-        renderer.release()
-        release_framebuffers(ctx, fbo, tex)
+    out = render_once(ctx, shader, (1, 1))[0][0]
     np.testing.assert_allclose(out, [0.25, 0.75, 0.5, 1.0], atol=1e-6)
 
 
 def test_a_converters_frag_norm_coord_slip_reads_as_what_it_was(ctx):
     shader = load_isf(SPEC / "converter_slip.fs")
     assert sum("converter's slip" in w for w in shader.warnings) == 2
-    tex, fbo = float_target(ctx, (4, 2))
-    renderer = IsfRenderer(ctx, shader)
-    try:
-        renderer.render(fbo, (4, 2), {}, {}, EngineUniforms())
-        out = read(fbo)
-    finally:
-        renderer.release()
-        release_framebuffers(ctx, fbo, tex)
+    out = render_once(ctx, shader, (4, 2))
     # Pixel (2, 1) has its centre at (2.5, 1.5): p = that / width 4, q.x = 2.5 / height 2 * 0.5.
     np.testing.assert_allclose(out[1][2][:3], [2.5 / 4, 1.5 / 4, 2.5 / 2 * 0.5], atol=1e-6)
 
 
 def test_implicit_int_to_uint_compiles_as_glsl_410(ctx):
     shader = load_isf(SPEC / "uint_mix.fs")
-    tex, fbo = float_target(ctx, (1, 1))
-    renderer = IsfRenderer(ctx, shader)
-    try:
-        renderer.render(fbo, (1, 1), {}, {}, EngineUniforms())
-        out = read(fbo)[0][0]
-    finally:
-        renderer.release()
-        release_framebuffers(ctx, fbo, tex)
+    out = render_once(ctx, shader, (1, 1))[0][0]
     np.testing.assert_allclose(out, [0.75, 1.0, 0.0, 1.0], atol=1e-6)
     assert shader.fragment_source.startswith("#version 410 core")
     assert any("compiled as GLSL 4.10" in w for w in shader.warnings)
@@ -407,17 +372,6 @@ def test_picture_stats_threshold_is_one_eight_bit_step():
 # ---- vertex-stage inputs ---------------------------------------------------------------------
 
 
-def _render_spec(ctx, name: str, size: tuple[int, int]) -> np.ndarray:
-    renderer = IsfRenderer(ctx, load_isf(SPEC / name))
-    tex, fbo = float_target(ctx, size)
-    try:
-        renderer.render(fbo, size, {}, {}, EngineUniforms())
-        return read(fbo)
-    finally:
-        renderer.release()
-        release_framebuffers(ctx, fbo, tex)
-
-
 def _norm_coords(size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Normalised pixel-centre coordinates [row, column], row 0 at the bottom."""
     x, y = np.meshgrid((np.arange(size[0]) + 0.5) / size[0], (np.arange(size[1]) + 0.5) / size[1])
@@ -427,7 +381,7 @@ def _norm_coords(size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
 def test_fragment_inputs_without_a_vs_read_the_fragments_own_coordinate(ctx):
     # A filter copied without its .vs: on strict drivers the program would not link, on Mesa
     # the coordinates would be 0 (every neighbour tap on the corner pixel).
-    out = _render_spec(ctx, "unfed_inputs.fs", (4, 2))
+    out = render_once(ctx, load_isf(SPEC / "unfed_inputs.fs"), (4, 2))
     x, y = _norm_coords((4, 2))
     np.testing.assert_allclose(out[..., 0], x, atol=1e-6)
     np.testing.assert_allclose(out[..., 1], y, atol=1e-6)
@@ -438,7 +392,7 @@ def test_fragment_inputs_without_a_vs_read_the_fragments_own_coordinate(ctx):
 
 
 def test_a_vs_keeps_what_it_writes_and_the_rest_is_fed(ctx):
-    out = _render_spec(ctx, "half_fed.fs", (4, 2))
+    out = render_once(ctx, load_isf(SPEC / "half_fed.fs"), (4, 2))
     x, y = _norm_coords((4, 2))
     np.testing.assert_allclose(out[..., 0], x + 0.25, atol=1e-6)  # written by half_fed.vs
     np.testing.assert_allclose(out[..., 1], y, atol=1e-6)  # not written: the coordinate
@@ -459,7 +413,7 @@ def test_an_imported_cube_map_samples_each_face_along_its_axis(ctx, tmp_path):
     shader = load_isf(SPEC / "cube" / "sky.fs")
     assert "uniform samplerCube sky;" in shader.fragment_source
     assert "textureCube" not in shader.fragment_source  # old GLSL's name, now texture()
-    out = _render_spec(ctx, "cube/sky.fs", (6, 1))
+    out = render_once(ctx, load_isf(SPEC / "cube/sky.fs"), (6, 1))
     np.testing.assert_array_equal(out[0], [[*c, 1.0] for c in CUBE_COLOURS])
     if shutil.which("glslangValidator") is not None:
         assert strict_check("frag", shader.fragment_source, shader.fragment_map) is None
