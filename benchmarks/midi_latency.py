@@ -59,6 +59,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import print_table, target, write_result
+from live.testing import JACK_MIDI_RECEIVER
 
 FPS = 60.0
 FRAME = 1.0 / FPS
@@ -132,42 +133,6 @@ params = { speed = 0.25, brightness = 0.45, hue = 0.68, spread = 0.18 }
 [[mappings]]
 source = "midi.bench.cc.1.1"
 target = "master.dimmer"
-"""
-
-
-CLOCK_RECEIVER = r"""
-import json, sys, threading, time
-import rtmidi
-inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="bench-clock")
-inp.ignore_types(sysex=True, timing=False, active_sense=True)
-inp.open_virtual_port("in")
-events, lock, stop = [], threading.Lock(), threading.Event()
-
-def poll():
-    t = 0.0  # JACK time of arrival: the sum of rtmidi's delta times
-    while not stop.is_set():
-        msg = inp.get_message()
-        if msg is None:
-            time.sleep(0.0005)
-            continue
-        data, delta = msg
-        t += delta
-        with lock:
-            events.append([t, data[0]])
-
-threading.Thread(target=poll, daemon=True).start()
-print("READY", flush=True)
-for line in sys.stdin:
-    if line.strip() != "dump":
-        break
-    with lock:
-        out = events[:]
-        events.clear()
-    print(json.dumps(out), flush=True)
-stop.set()
-time.sleep(0.01)
-inp.close_port()
-inp.delete()
 """
 
 
@@ -362,7 +327,8 @@ def measure_clock_out(period: int, tempos: tuple[float, ...], seconds: float) ->
     proc = ctx = None
     rows = []
     try:
-        proc = subprocess.Popen([sys.executable, "-c", CLOCK_RECEIVER], env=server.env, text=True,
+        proc = subprocess.Popen([sys.executable, "-c", JACK_MIDI_RECEIVER, "bench-clock"],
+                                env=server.env, text=True,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert proc.stdout.readline().strip() == "READY"
         ctx = create_headless_context()
@@ -391,9 +357,9 @@ def measure_clock_out(period: int, tempos: tuple[float, ...], seconds: float) ->
             events: list = []
             deadline = time.monotonic() + 5.0
             while time.monotonic() < deadline:  # until Stop has crossed JACK (a period or two)
-                proc.stdin.write("dump\n")
+                proc.stdin.write("DUMP\n")
                 proc.stdin.flush()
-                events += json.loads(proc.stdout.readline())
+                events += json.loads(proc.stdout.readline()[len("DUMP "):])
                 if events and events[-1][1] == 0xFC:
                     break
                 time.sleep(0.02)
@@ -411,7 +377,7 @@ def measure_clock_out(period: int, tempos: tuple[float, ...], seconds: float) ->
                          "send_interval_std_ms": round(out["interval_std_ms"], 3),
                          "send_interval_p99_ms": round(out["interval_p99_ms"], 3),
                          "send_line_p99_ms": round(out["line_p99_ms"], 3)})
-        proc.stdin.write("quit\n")
+        proc.stdin.write("QUIT\n")
         proc.stdin.flush()
         proc.wait(10)
     finally:

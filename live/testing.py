@@ -17,6 +17,48 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+#: A JACK MIDI receiver for a child process (`spawn_python(JACK_MIDI_RECEIVER, client_name)`):
+#: it opens a virtual input port "in" on a JACK client named by its argument, prints READY,
+#: then answers each "DUMP" line with "DUMP [[jack_time_s, status], ...]" for the messages that
+#: arrived since the last DUMP, and stops at "QUIT". Arrival times are JACK's (the sum of
+#: rtmidi's delta times, taken in JACK's process cycle), so the child's own scheduling does not
+#: blur them.
+JACK_MIDI_RECEIVER = r"""
+import json, sys, threading, time
+import rtmidi
+inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=sys.argv[1])
+inp.ignore_types(sysex=True, timing=False, active_sense=True)
+inp.open_virtual_port("in")
+events, lock, stop = [], threading.Lock(), threading.Event()
+
+def poll():
+    t = 0.0
+    while not stop.is_set():
+        msg = inp.get_message()
+        if msg is None:
+            time.sleep(0.0005)
+            continue
+        data, delta = msg
+        t += delta
+        with lock:
+            events.append([t, data[0]])
+
+threading.Thread(target=poll, daemon=True).start()
+print("READY", flush=True)
+for line in sys.stdin:
+    if line.strip() == "DUMP":
+        with lock:
+            print("DUMP " + json.dumps(events), flush=True)
+            events.clear()
+    elif line.strip() == "QUIT":
+        break
+stop.set()
+time.sleep(0.01)
+inp.close_port()
+inp.delete()
+"""
+
+
 def private_netns_command(script: str) -> list[str]:
     """argv running `script` (sh) in a new network namespace with only loopback, multicast on it.
 

@@ -43,7 +43,7 @@ import pytest
 
 from live.audio.devices import JackDummyServer, JackUnavailableError
 from live.modulation.mapping_files import find_mapping_file, load_mapping_file
-from live.testing import spawn_python, wait_line
+from live.testing import JACK_MIDI_RECEIVER, spawn_python, wait_line
 
 pytestmark = [pytest.mark.timeout(150), pytest.mark.gl]
 
@@ -145,43 +145,6 @@ for line in sys.stdin:
     elif cmd == "QUIT":
         break
 unplug(ports)
-"""
-
-# The MIDI clock receiver: a virtual input port. Arrival times are JACK's (the sum of rtmidi's
-# delta times, taken in JACK's process cycle), so this process's own scheduling does not
-# blur them. "DUMP" prints [[jack_time_s, status], ...].
-CLOCK_RECEIVER = r"""
-import json, sys, threading, time
-import rtmidi
-inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="e2e-clock")
-inp.ignore_types(sysex=True, timing=False, active_sense=True)
-inp.open_virtual_port("in")
-events, lock, stop = [], threading.Lock(), threading.Event()
-
-def poll():
-    t = 0.0
-    while not stop.is_set():
-        msg = inp.get_message()
-        if msg is None:
-            time.sleep(0.0005)
-            continue
-        data, delta = msg
-        t += delta
-        with lock:
-            events.append([t, data[0]])
-
-threading.Thread(target=poll, daemon=True).start()
-print("READY", flush=True)
-for line in sys.stdin:
-    if line.strip() == "DUMP":
-        with lock:
-            print("DUMP " + json.dumps(events), flush=True)
-    elif line.strip() == "QUIT":
-        break
-stop.set()
-time.sleep(0.01)
-inp.close_port()
-inp.delete()
 """
 
 # The engine side: argv = mode ("leds" or "clock"), config file, scene files. "leds": one show
@@ -493,7 +456,7 @@ def test_midi_clock_out_through_jack(jack, tmp_path):
     config = tmp_path / "config.toml"
     config.write_text(f'[midi]\napi = "jack"\nclock_out = "*e2e-clock*"\n'
                       f'learned = "{tmp_path / "learned.toml"}"\n[mappings]\nfiles = []\n')
-    receiver = _spawn(CLOCK_RECEIVER, env=jack.env)
+    receiver = _spawn(JACK_MIDI_RECEIVER, "e2e-clock", env=jack.env)
     engine = None
     xruns = jack.xrun_count()
     try:
@@ -509,9 +472,11 @@ def test_midi_clock_out_through_jack(jack, tmp_path):
             pytest.skip(f"no OpenGL: {line.strip()}")
         assert line and line.startswith("CYCLES"), engine.proc.stderr.read()[-3000:]
         cycles = json.loads(line[len("CYCLES"):])
+        received: list = []
+
         def stopped() -> list | None:  # the last Stop crosses JACK a period or two later
-            ev = json.loads(receiver.ask("DUMP", "DUMP"))
-            return ev if ev and ev[-1][1] == 0xFC else None
+            received.extend(json.loads(receiver.ask("DUMP", "DUMP")))
+            return received if received and received[-1][1] == 0xFC else None
 
         events = _wait_for("Stop to arrive", stopped)
     finally:
